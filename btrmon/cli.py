@@ -35,6 +35,7 @@ class CommandContext:
     monitor_factory: Callable[[], object] | None = None
     forwarded: bool = False
     _monitor: object | None = None
+    _last_decile: int = -1
 
     @property
     def monitor(self):
@@ -55,9 +56,11 @@ class CommandContext:
     def progress(self, done: int, total: int, label: str = "") -> None:
         """One progress line (overwritten in a terminal, plain lines otherwise)."""
         pct = 100 * done / total if total else 100
-        end = "\r" if self.out.isatty() and done < total else "\n"
-        if end == "\n" and done < total and total and done % max(1, total // 10):
-            return
+        tty = self.out.isatty()
+        if not tty and done < total and int(pct // 10) == self._last_decile:
+            return  # plain output: one line per 10 %
+        self._last_decile = int(pct // 10)
+        end = "\r" if tty and done < total else "\n"
         print(f"{label} {done}/{total} ({pct:.0f}%)", end=end, file=self.out, flush=True)
 
     def close(self) -> None:

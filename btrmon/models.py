@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import time
 import uuid
@@ -69,10 +70,19 @@ class EventError(ValueError):
         self.field = field
 
 
+def new_event_id() -> str:
+    """A random (version 4) UUID in canonical text form, made cheaply."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) % 4] for c in "0123456789abcdef"}
+
+
 def event_uuid(value) -> str:
     """A canonical UUID for a client event id: itself if a UUID, else a stable UUIDv5."""
     if value is None:
-        return str(uuid.uuid4())
+        return new_event_id()
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise EventError("event_id", "must be a string")
     text = str(value)
@@ -113,6 +123,8 @@ def parse_timestamp(value, now: float) -> int:
 
 def _text(event: dict, field: str, required: bool = False) -> str | None:
     value = event.get(field)
+    if type(value) is str and value and len(value) <= TEXT_LIMITS.get(field, 1000):
+        return value
     if value is None:
         if required:
             raise EventError(field, "is required")
@@ -129,6 +141,8 @@ def _text(event: dict, field: str, required: bool = False) -> str | None:
 
 def _number(event: dict, field: str, required: bool = False, minimum: float | None = None) -> float | None:
     value = event.get(field)
+    if type(value) is float and minimum is None and math.isfinite(value):
+        return value
     if value is None:
         if required:
             raise EventError(field, "is required")
@@ -211,12 +225,14 @@ class EventNormalizer:
         if kind not in KIND_TABLE:
             raise EventError("kind", f"must be one of {', '.join(KIND_TABLE)}")
         allowed = _ALLOWED[kind]
-        for key in event:
-            if key not in allowed:
-                raise EventError(str(key)[:60], f"unknown field for kind {kind}")
+        if not allowed.issuperset(event):
+            unknown = next(key for key in event if key not in allowed)
+            raise EventError(str(unknown)[:60], f"unknown field for kind {kind}")
         now = time.time() if now is None else now
-        event_id = event_uuid(event.get("event_id"))
-        ts = parse_timestamp(event.get("timestamp"), now)
+        client_id = event.get("event_id")
+        event_id = new_event_id() if client_id is None else event_uuid(client_id)
+        stamp = event.get("timestamp")
+        ts = int(now * 1_000_000) if stamp is None else parse_timestamp(stamp, now)
         return KIND_TABLE[kind], getattr(self, "_" + kind)(event, event_id, ts)
 
     def session(self, event: dict) -> str | None:

@@ -22,6 +22,8 @@ SECRET_KEY_PARTS: tuple[str, ...] = (
 )
 # Query parameters whose values are removed from URLs (same rule as keys).
 _CARD_RE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+_MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
+_MAYBE_SECRET_PARAM = re.compile("|".join(SECRET_KEY_PARTS) + "|sessionid", re.IGNORECASE)
 
 
 def is_secret_key(key: str) -> bool:
@@ -58,14 +60,14 @@ def _mask_match(match: re.Match) -> str:
 
 def mask_cards(text: str) -> str:
     """Replace card numbers (13-19 digits passing Luhn, spaces/dashes allowed) by ****1234."""
-    if sum(1 for c in text[:4096] if c.isdigit()) < 13 and len(text) <= 4096:
+    if _MAYBE_CARD.search(text) is None:
         return text
     return _CARD_RE.sub(_mask_match, text)
 
 
 def clean_url(url: str, max_length: int = MAX_URL_LENGTH) -> str:
     """Remove values of sensitive query parameters, mask card numbers, truncate."""
-    if "?" in url or "#" in url:
+    if "#" in url or ("?" in url and _MAYBE_SECRET_PARAM.search(url, url.index("?"))):
         try:
             parts = urlsplit(url)
             query = [

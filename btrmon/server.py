@@ -11,6 +11,8 @@ import json
 import logging
 import os
 import secrets
+import signal
+import threading
 from pathlib import Path
 
 import flask
@@ -24,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 API_BLUEPRINTS: list[str] = [
     "btrmon.ingest:blueprint",
     "btrmon.admin_api:blueprint",
+    "btrmon.health_api:blueprint",
+    "btrmon.export_api:blueprint",
 ]
 
 _MONITOR_KEY = "BTRMON_MONITOR"
@@ -126,6 +130,10 @@ def write_control_file(monitor, url: str) -> Path:
     return path
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(0)  # unwinds waitress so the monitor is flushed and closed
+
+
 def serve(monitor, host: str = "127.0.0.1", port: int = 8050, threads: int = 8) -> None:
     """Serve the app with waitress until interrupted, then close the monitor."""
     import waitress
@@ -136,6 +144,8 @@ def serve(monitor, host: str = "127.0.0.1", port: int = 8050, threads: int = 8) 
     monitor.start()
     log.info("btrmon serving on %s", url)
     print(f"btrmon dashboard: {url}", flush=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         waitress.serve(app.server, host=host, port=port, threads=threads, ident="btrmon",
                        channel_timeout=120, connection_limit=1000, clear_untrusted_proxy_headers=True)

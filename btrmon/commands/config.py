@@ -21,6 +21,8 @@ def add_parser(sub) -> None:
     set_.add_argument("name")
     set_.add_argument("value", help="text, number, true/false, or a JSON list")
     set_.set_defaults(run=run_set)
+    docs = actions.add_parser("docs", help="the settings table as Markdown (README)", parents=[DB_OPTION])
+    docs.set_defaults(run=run_docs, forward=False)
 
 
 def _show(setting, value) -> str:
@@ -58,4 +60,23 @@ def run_set(args, ctx) -> int:
     ctx.print(f"{args.name} = {_show(setting, value)}")
     if ctx.monitor.config.source(args.name) == "env":
         ctx.print(f"note: {setting.env_name} is set in the environment and overrides this value")
+    return 0
+
+
+def settings_markdown() -> str:
+    """The Markdown table of every setting, as the README shows it."""
+    from btrmon.config import SETTINGS
+
+    lines = ["| setting | env override | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = json.dumps(s.default) if not isinstance(s.default, str) else (s.default or '""')
+        if s.choices:
+            default += " (" + " / ".join(s.choices) + ")"
+        lines.append(f"| `{s.name}` | `{s.env_name}` | `{default}` | {s.help} |")
+    return "\n".join(lines)
+
+
+def run_docs(args, ctx) -> int:
+    """Print the settings table (no database needed)."""
+    ctx.print(settings_markdown())
     return 0
