@@ -36,6 +36,7 @@ test: $(VENV)/.test-installed system-deps
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.test-installed system-deps
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || { echo "bench/ingest.py needs wrk (apt-get install wrk)"; exit 1; }
 	$(PY) bench/ingest.py
 	$(PY) bench/api.py
 	$(PY) bench/dashboard.py
