@@ -1,6 +1,6 @@
 """Ingestion throughput through a real server on 127.0.0.1 (``make bench``).
 
-Runs ``bench/_ingest_server.py`` (the btrmon API on waitress, 8 threads) in a
+Runs ``bench/_ingest_server.py`` (the btrmon API on waitress, 16 threads as `serve` uses) in a
 subprocess and drives it with ``wrk`` (Debian package; a C load generator, so the
 client is not the bottleneck) for each scenario, then prints events/s committed
 next to two baselines measured in the same run on the same server:
@@ -83,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--port", type=int, default=18050)
+    parser.add_argument("--threads", type=int, default=16, help="waitress threads (btrmon serve default)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/ingest.py needs wrk: apt-get install wrk (make bench installs it)")
@@ -91,7 +92,7 @@ def main() -> None:
     key = create_key(db)
     env = {**os.environ, "BTRMON_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_ingest_server.py"), "--db", db,
-                               "--port", str(args.port)], env=env, stdout=subprocess.PIPE)
+                               "--port", str(args.port), "--threads", str(args.threads)], env=env, stdout=subprocess.PIPE)
     try:
         server.stdout.readline()
         base = f"http://127.0.0.1:{args.port}"
@@ -111,7 +112,7 @@ def main() -> None:
             ("parse ceiling", "/bench/parse", 100, 8), ("btrmon", "/api/v1/events", 100, 8),
             ("parse ceiling", "/bench/parse", 1000, 4), ("btrmon", "/api/v1/events", 1000, 4),
         ]
-        print(f"ingest benchmark: waitress 8 threads, wrk 1 thread, {args.seconds} s per scenario, "
+        print(f"ingest benchmark: waitress {args.threads} threads, wrk 1 thread, {args.seconds} s per scenario, "
               f"{os.cpu_count()} cores shared by client and server")
         print(f"{'scenario':<22} {'batch':>6} {'requests':>9} {'events/s':>11}  notes")
         for name, path, batch, connections in scenarios:

@@ -28,6 +28,7 @@ API_BLUEPRINTS: list[str] = [
     "btrmon.admin_api:blueprint",
     "btrmon.health_api:blueprint",
     "btrmon.export_api:blueprint",
+    "btrmon.dashboard_api:blueprint",
 ]
 
 _MONITOR_KEY = "BTRMON_MONITOR"
@@ -134,7 +135,7 @@ def _exit_on_sigterm(signum, frame) -> None:
     raise SystemExit(0)  # unwinds waitress so the monitor is flushed and closed
 
 
-def serve(monitor, host: str = "127.0.0.1", port: int = 8050, threads: int = 8) -> None:
+def serve(monitor, host: str = "127.0.0.1", port: int = 8050, threads: int = 16) -> None:
     """Serve the app with waitress until interrupted, then close the monitor."""
     import waitress
 

@@ -11,6 +11,7 @@ the file only ever has one writer.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -53,6 +54,15 @@ def _select_expr(column: str) -> str:
     return f'"{column}"'
 
 
+def _param_expr(column: str) -> str:
+    """A bound parameter with the same cast as ``_select_expr``."""
+    if column == "event_id":
+        return "?::UUID"
+    if column == "timestamp":
+        return "make_timestamp(?)"
+    return "?::JSON" if column in _JSON else "?"
+
+
 def _quoted(column: str) -> str:
     return '"' + column + '"'
 
@@ -65,6 +75,20 @@ _INSERTS = {
     )
     for t, cols in COLUMNS.items()
 }
+
+
+# Up to this many rows, bound VALUES beat registering an Arrow table (its scan set-up
+# costs milliseconds); above it Arrow wins. Measured in bench/ingest.py's single-event case.
+_SMALL_BATCH = 8
+
+
+@functools.lru_cache(maxsize=64)
+def _values_insert(table: str, count: int) -> str:
+    """INSERT ... VALUES with ``count`` rows of bound parameters, same casts as the Arrow path."""
+    cols = COLUMNS[table]
+    one = "(" + ", ".join(_param_expr(c) for c in cols) + ")"
+    return (f"INSERT OR IGNORE INTO {table} ({', '.join(map(_quoted, cols))}) VALUES "
+            + ", ".join([one] * count) + " RETURNING event_id::VARCHAR")
 
 
 class QueueFull(Exception):
@@ -276,12 +300,15 @@ class Writer:
         con.execute("BEGIN")
         try:
             for table, rows in merged.items():
-                batch = _to_arrow(table, rows)
-                con.register("batch", batch)
-                try:
-                    returned = con.execute(_INSERTS[table]).fetchall()
-                finally:
-                    con.unregister("batch")
+                if len(rows) <= _SMALL_BATCH:
+                    params = [value for row in rows for value in row]
+                    returned = con.execute(_values_insert(table, len(rows)), params).fetchall()
+                else:
+                    con.register("batch", _to_arrow(table, rows))
+                    try:
+                        returned = con.execute(_INSERTS[table]).fetchall()
+                    finally:
+                        con.unregister("batch")
                 inserted[table] = {r[0]: True for r in returned}
             con.execute("COMMIT")
         except Exception:
@@ -293,16 +320,19 @@ class Writer:
         return inserted
 
     def _fail_over(self, tickets: list[Ticket], exc: Exception) -> None:
+        spool_error: BaseException | None = None
+        if self.spool is not None:
+            self.spool.note_failure(f"{type(exc).__name__}: {exc}")
+            try:  # one durable append (one fsync) for the whole group
+                self.spool.append(_merge(tickets)[0])
+            except Exception as err:  # noqa: BLE001 - the tickets get the error: 503, nothing lost silently
+                spool_error = err
         for ticket in tickets:
-            if self.spool is not None:
-                try:
-                    self.spool.append(ticket.rows)
-                    ticket.result = WriteResult(accepted=ticket.count, spooled=True)
-                    self.stats.spooled_events += ticket.count
-                except Exception as spool_exc:  # noqa: BLE001
-                    ticket.error = spool_exc
+            if self.spool is not None and spool_error is None:
+                ticket.result = WriteResult(accepted=ticket.count, spooled=True)
+                self.stats.spooled_events += ticket.count
             else:
-                ticket.error = exc
+                ticket.error = spool_error or exc
             ticket.done.set()
 
     def _record_commit(self, elapsed_ms: float, rows: int) -> None:

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     parser = sub.add_parser("serve", help="serve the dashboard and the API", parents=[DB_OPTION])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8050, help="port (default 8050)")
-    parser.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    parser.add_argument("--threads", type=int, default=16, help="worker threads (default 16; most wait on the group commit)")
     parser.set_defaults(run=run, forward=False)
 
 
