@@ -16,7 +16,9 @@ import time
 from collections import Counter
 
 from btrmon import models
+from btrmon.api import MonitorAPI
 from btrmon.config import Config
+from btrmon.privacy import sample_bucket
 from btrmon.store import Database, default_db_path
 from btrmon.writer import QueueFull, Rows, Writer
 
@@ -53,7 +55,7 @@ class Counters:
             return dict(self._counts)
 
 
-class Monitor:
+class Monitor(MonitorAPI):
     """Owns the database, the writer, the settings, the hooks and the scheduler."""
 
     _instance: "Monitor | None" = None
@@ -66,6 +68,7 @@ class Monitor:
         api_key: str | None = None,
         strict: bool | None = None,
         database: Database | None = None,
+        wait_for_database: bool | None = None,
     ) -> None:
         self.counters = Counters()
         self.strict = _env_flag("BTRMON_STRICT") if strict is None else strict
@@ -73,15 +76,24 @@ class Monitor:
         self.db: Database | None = None
         self.writer: Writer | None = None
         self.scheduler = None
+        self.spool = None
         self.started_at = time.time()
         if url:
             self.config = Config()
             self.normalizer = models.EventNormalizer("remote-validation-only")
         else:
-            self.db = database or Database(db or default_db_path())
-            self.config = Config(self.db.load_options, self._save_option)
-            self.writer = Writer(self.db, max_events=self.config["btrmon_queue_max_events"])
+            from btrmon import standin
+
+            wait = _env_flag("BTRMON_WAIT_FOR_DB") if wait_for_database is None else wait_for_database
+            self.db = database or standin.open_database(str(db or default_db_path()), wait)
+            self.config = Config(lambda: self.db.load_options(), self._save_option)
+            from btrmon.spool import Spool, default_spool_path
+
+            self.spool = Spool(default_spool_path(self.db.path, self.config["btrmon_spool_dir"] or None))
+            self.writer = Writer(self.db, max_events=self.config["btrmon_queue_max_events"], spool=self.spool)
+            self.spool.start(self.writer)
             self.normalizer = models.EventNormalizer(self._session_secret())
+            standin.attach(self)
         self._init_extensions()
 
     # -- construction helpers ----------------------------------------------------------
@@ -99,6 +111,7 @@ class Monitor:
 
     def _init_extensions(self) -> None:
         """Hook point for the parts built on the core (hooks, client, integrations)."""
+        self._init_api()
 
     def _save_option(self, name: str, value) -> None:
         assert self.writer is not None and self.db is not None
@@ -122,17 +135,21 @@ class Monitor:
         return bool(self.config["btr_monitor_enabled"])
 
     # -- the ingestion core (HTTP and Python API share it) -------------------------------
-    def drop_reason(self, table: str, row: tuple) -> str | None:
+    def drop_reason(self, table: str, row: tuple, policy: tuple[frozenset, int] | None = None) -> str | None:
         """Why a valid row is not stored (type disabled, sampled out), or None to keep it."""
-        if not self.config[_TYPE_SWITCH[table]]:
+        disabled, rate = policy or self.sampling_policy()
+        if table in disabled:
             return f"{models.TABLE_KIND[table]}_disabled"
-        rate = self.config["btr_monitor_sample_rate"]
         if rate >= 100 or models.is_critical_error(table, row):
             return None
-        from btrmon.privacy import sample_bucket
-
         key = row[1] if table != "health" and row[1] else row[0].replace("-", "")
         return None if sample_bucket(key) < rate else "sampled_out"
+
+    def sampling_policy(self) -> tuple[frozenset, int]:
+        """(tables whose type is switched off, sample rate %) as configured now."""
+        config = self.config
+        disabled = frozenset(t for t, switch in _TYPE_SWITCH.items() if not config[switch])
+        return disabled, config["btr_monitor_sample_rate"]
 
     def prepare(self, events: list[tuple[str, dict]], now: float | None = None):
         """Validate and filter ``(kind, event)`` pairs.
@@ -144,6 +161,8 @@ class Monitor:
         rejected: list[tuple[int, str]] = []
         dropped: Counter = Counter()
         now = time.time() if now is None else now
+        policy = self.sampling_policy()
+        keep_all = not policy[0] and policy[1] >= 100
         row_of, reason_of = self.normalizer.row, self.drop_reason
         for index, (kind, event) in enumerate(events):
             try:
@@ -151,7 +170,7 @@ class Monitor:
             except models.EventError as exc:
                 rejected.append((index, str(exc)))
                 continue
-            reason = reason_of(table, row)
+            reason = None if keep_all else reason_of(table, row, policy)
             if reason:
                 dropped[reason] += 1
             else:
@@ -195,16 +214,59 @@ class Monitor:
         return False
 
     def _send_remote(self, kind: str, event: dict, event_id: str) -> bool:
-        """Queue an event for the remote client (added by the Python API issue)."""
-        raise NotImplementedError
+        """Queue a validated event for the remote client (``btrmon.client``)."""
+        return self._client.put({"kind": kind, **event, "event_id": event_id})
+
+    def get_dashboard_metrics(self, timeframe: str = "24h") -> dict:
+        """The dashboard's numbers for '1h', '6h', '24h' or '7d' (cached; remote: over HTTP)."""
+        from btrmon.queries import cached, dashboard_metrics, resolve
+
+        resolve(timeframe)  # ValueError naming the timeframe before any I/O
+        if self.db is not None:
+            return cached(self, dashboard_metrics, timeframe)
+        import json
+        import urllib.parse
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.url.rstrip("/") + "/api/v1/dashboard?" + urllib.parse.urlencode({"timeframe": timeframe}),
+            headers={"Authorization": f"Bearer {self.api_key}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    # -- health, degradation (btrmon.health, btrmon.spool) -------------------------------
+    def run_health_checks(self) -> list[dict]:
+        """Run every built-in check now; store and return the results (the seed's method)."""
+        from btrmon.health import run_health_checks
+
+        return run_health_checks(self)
+
+    def health_check(self, component: str, status: str, data: dict | None = None) -> bool:
+        """Record a result the app reports about ``component`` (healthy, warning, critical)."""
+        from btrmon.health import record_reported
+
+        return record_reported(self, component, status, data)
+
+    @property
+    def degraded(self):
+        """A ``DegradedState`` (truthy while events are spooled instead of stored, with the reason)."""
+        from btrmon.spool import DegradedState
+
+        return self.spool.state() if self.spool is not None else DegradedState(False)
 
     # -- lifecycle ------------------------------------------------------------------------
     def flush(self, timeout: float = 10) -> bool:
         """Wait until queued events are committed (or sent); False on timeout."""
-        return self.writer.flush(timeout) if self.writer is not None else True
+        return self._flush_api(timeout)
 
     def start(self) -> None:
         """Start background jobs (scheduler, snapshots); only the serving process calls this."""
+        if self.db is None or self.scheduler is not None:
+            return
+        from btrmon.scheduler import start_scheduler
+
+        self.scheduler = start_scheduler(self)
 
     def close(self) -> None:
         """Flush, stop the jobs and close the file."""
@@ -214,6 +276,15 @@ class Monitor:
             except Exception:  # noqa: BLE001
                 pass
             self.scheduler = None
+        self._close_api()
+        if getattr(self, "_reopener", None) is not None:
+            self._reopener.stop()
+        elif self.db is not None:
+            from btrmon.standin import save_fallback
+
+            save_fallback(self)  # settings and keys as of now, for a start while the file is held
+        if self.spool is not None:
+            self.spool.close()
         if self.writer is not None:
             self.writer.close()
         if self.db is not None:

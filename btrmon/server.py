@@ -63,7 +63,10 @@ def _flask_secret(monitor) -> str:
     if stored:
         return json.loads(stored[0][0])
     secret = secrets.token_hex(32)
-    monitor.writer.call(lambda con: monitor.db.save_option_sql(con, "btrmon_cookie_secret", secret))
+    try:
+        monitor.writer.call(lambda con: monitor.db.save_option_sql(con, "btrmon_cookie_secret", secret))
+    except Exception:  # noqa: BLE001 - degraded start: sessions last until the restart
+        log.warning("cookie secret not stored (database not writable); logins end at restart")
     return secret
 
 

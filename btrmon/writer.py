@@ -154,6 +154,7 @@ class Writer:
         self._cond = threading.Condition()
         self._closing = False
         self._con = db.con.cursor()
+        self._con_lock = threading.Lock()  # held while the thread uses _con; ``reattach`` swaps it
         self._listeners: list[Callable[[Rows], None]] = []
         self._thread = threading.Thread(target=self._loop, name="btrmon-writer", daemon=True)
         self._thread.start()
@@ -237,11 +238,21 @@ class Writer:
                     return
                 items = self._take()
             tickets = [i for i in items if isinstance(i, Ticket)]
-            if tickets:
-                self._commit(tickets)
-            for item in items:
-                if not isinstance(item, Ticket):
-                    self._run_op(*item)
+            with self._con_lock:
+                if tickets:
+                    self._commit(tickets)
+                for item in items:
+                    if not isinstance(item, Ticket):
+                        self._run_op(*item)
+
+    def reattach(self, db) -> None:
+        """Write to ``db`` from now on (the real file, once a stand-in can be replaced)."""
+        with self._con_lock:
+            old, self.db, self._con = self._con, db, db.con.cursor()
+        try:
+            old.close()
+        except duckdb.Error:
+            pass
 
     def _take(self) -> list:
         items, events = [], 0
@@ -257,6 +268,7 @@ class Writer:
         if not future.set_running_or_notify_cancel():
             return
         try:
+            _check_writable(self.db)
             self._con.execute("BEGIN")
             result = fn(self._con)
             self._con.execute("COMMIT")
@@ -295,6 +307,7 @@ class Writer:
                 log.exception("commit listener failed")
 
     def _insert(self, merged: Rows) -> dict[str, dict[str, bool]]:
+        _check_writable(self.db)
         con = self._con
         inserted: dict[str, dict[str, bool]] = {}
         con.execute("BEGIN")
@@ -344,6 +357,13 @@ class Writer:
         s.sum_commit_ms += elapsed_ms
         s.max_commit_ms = max(s.max_commit_ms, elapsed_ms)
         self.commit_seq += 1
+
+
+def _check_writable(db) -> None:
+    """A stand-in database (the file is held elsewhere, see ``btrmon.standin``) takes no writes."""
+    unavailable = getattr(db, "unavailable", None)
+    if unavailable:
+        raise unavailable()
 
 
 def _merge(tickets: list[Ticket]) -> tuple[Rows, dict[int, list[tuple[str, str]]]]:

@@ -8,9 +8,20 @@ Add ``parents=[DB_OPTION]`` so ``--db`` is accepted after the command name too.
 import argparse
 
 MODULES: list[str] = [
+    "check",
+    "cleanup",
+    "rebuild",
+    "reset_config",
+    "switch",
     "serve",
+    "init",
     "keys",
     "config",
+    "users",
+    "demo",
+    "simulate",
+    "snapshot",
+    "export",
 ]
 
 DB_OPTION = argparse.ArgumentParser(add_help=False)
