@@ -276,6 +276,8 @@ class Monitor(MonitorAPI):
             except Exception:  # noqa: BLE001
                 pass
             self.scheduler = None
+        if getattr(self, "_alert_engine", None) is not None:
+            self._alert_engine.close()  # stop deliveries waiting for a retry before the writer goes
         self._close_api()
         if getattr(self, "_reopener", None) is not None:
             self._reopener.stop()

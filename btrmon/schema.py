@@ -102,7 +102,7 @@ _V3 = [
         reopen_count INTEGER NOT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS alert_events (
         id BIGINT DEFAULT nextval('alert_events_id_seq'),
-        alert_id BIGINT, rule_id VARCHAR NOT NULL, at TIMESTAMP NOT NULL, event VARCHAR NOT NULL,
+        alert_id BIGINT, rule_id VARCHAR NOT NULL, occurred_at TIMESTAMP NOT NULL, event VARCHAR NOT NULL,
         from_state VARCHAR, to_state VARCHAR, severity VARCHAR, actor VARCHAR, comment VARCHAR,
         value DOUBLE)""",
     """CREATE TABLE IF NOT EXISTS deliveries (
@@ -112,7 +112,7 @@ _V3 = [
         created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, delivered_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS delivery_attempts (
         id BIGINT DEFAULT nextval('delivery_attempts_id_seq'),
-        delivery_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, at TIMESTAMP NOT NULL,
+        delivery_id VARCHAR NOT NULL, attempt INTEGER NOT NULL, attempted_at TIMESTAMP NOT NULL,
         ok BOOLEAN NOT NULL, status INTEGER, error VARCHAR)""",
 ]
 
