@@ -20,7 +20,7 @@ from btrmon.api import MonitorAPI
 from btrmon.config import Config
 from btrmon.privacy import sample_bucket
 from btrmon.store import Database, default_db_path
-from btrmon.writer import QueueFull, Rows, Writer
+from btrmon.writer import FreshRows, QueueFull, Rows, Writer
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,8 @@ class Monitor(MonitorAPI):
         """Validate and filter ``(kind, event)`` pairs.
 
         Returns ``(rows, rejected, dropped)``: rows by table, ``[(index, message)]``
-        and a Counter of drop reasons. Counters are updated.
+        and a Counter of drop reasons. Counters are updated. When no event carried
+        its own ``event_id`` the rows are ``FreshRows`` (the writer skips the duplicate check).
         """
         rows: Rows = {}
         rejected: list[tuple[int, str]] = []
@@ -164,12 +165,15 @@ class Monitor(MonitorAPI):
         policy = self.sampling_policy()
         keep_all = not policy[0] and policy[1] >= 100
         row_of, reason_of = self.normalizer.row, self.drop_reason
+        fresh = True
         for index, (kind, event) in enumerate(events):
             try:
                 table, row = row_of(kind, event, now)
             except models.EventError as exc:
                 rejected.append((index, str(exc)))
                 continue
+            if fresh and event.get("event_id") is not None:
+                fresh = False
             reason = None if keep_all else reason_of(table, row, policy)
             if reason:
                 dropped[reason] += 1
@@ -178,7 +182,7 @@ class Monitor(MonitorAPI):
         self.counters.add("rejected", len(rejected))
         for reason, n in dropped.items():
             self.counters.add("dropped:" + reason, n)
-        return rows, rejected, dropped
+        return (FreshRows(rows) if fresh else rows), rejected, dropped
 
     def submit(self, rows: Rows):
         """Hand rows to the writer; returns a Ticket. Raises QueueFull."""

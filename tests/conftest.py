@@ -85,3 +85,21 @@ def api_key(monitor) -> str:
     from btrmon.keys import create_key
 
     return create_key(monitor, "test")
+
+
+@pytest.fixture(autouse=True)
+def hook_failures():
+    """Fails the test when a hook callback failed (btrmon.hooks swallows such failures).
+
+    A test that expects failures asks for this fixture, checks the list and clears it.
+    """
+    from btrmon import hooks
+
+    failures: list[tuple[str, object, BaseException]] = []
+    observer = lambda name, fn, exc: failures.append((name, fn, exc))  # noqa: E731
+    hooks.FAILURE_OBSERVERS.append(observer)
+    yield failures
+    hooks.FAILURE_OBSERVERS.remove(observer)
+    if failures:
+        name, fn, exc = failures[0]
+        pytest.fail(f"{len(failures)} hook callback failure(s); first: {name} -> {fn!r}: {exc!r}")
