@@ -11,6 +11,12 @@ case runs in its own subprocess so its peak memory (``ru_maxrss``) is its own:
 - ``csv_all``: the full multi-section CSV (every section);
 - ``pdf``: the PDF report of the 7 days.
 
+``BENCH_CAP_GB=N`` caps the address space of the pandas baselines (a 10M-row
+baseline needs well over 10 GB; over the cap it reports a MemoryError).
+Peak memory is the worker's ``ru_maxrss``; the parent stays small (data is
+generated in a subprocess too) because a child's ``ru_maxrss`` starts at its
+parent's size.
+
 Prints seconds, peak RSS (MB), output size and the ratios to the pandas baseline.
 """
 
@@ -45,6 +51,9 @@ def worker(case: str, db_path: str, out_path: str) -> dict:
     """Run one case in this process; returns seconds and output bytes."""
     from btrmon.monitor import Monitor
 
+    cap_gb = float(os.environ.get("BENCH_CAP_GB", "0"))
+    if cap_gb and case.startswith("pandas_"):  # keep a 10M-row baseline from starving other processes
+        resource.setrlimit(resource.RLIMIT_AS, (int(cap_gb * 2**30), resource.RLIM_INFINITY))
     monitor = Monitor(db=db_path)
     try:
         started = time.perf_counter()
@@ -111,11 +120,15 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated subset of " + ",".join(CASES))
     parser.add_argument("--keep", help="directory for the database files (kept and reused)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--generate", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.db, args.out)))
+        return
+    if args.generate:
+        print(generate(Path(args.db), args.generate))
         return
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="btrmon-bench-export-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -123,9 +136,13 @@ def main() -> None:
     for rows in args.rows or [1_000_000]:
         db_path = workdir / f"export-{rows}.duckdb"
         if not db_path.exists():
+            # in a subprocess: a child's ru_maxrss starts from its parent's size, so the parent stays small
             started = time.perf_counter()
-            counts = generate(db_path, rows)
-            print(f"generated {counts} in {time.perf_counter() - started:.1f} s", flush=True)
+            done = subprocess.run([sys.executable, __file__, "--generate", str(rows), "--db", str(db_path)],
+                                  capture_output=True, text=True, timeout=7200, cwd=ROOT)
+            if done.returncode != 0:
+                raise SystemExit(f"generating {rows:,} rows failed: {done.stderr[-2000:]}")
+            print(f"generated {done.stdout.strip()} in {time.perf_counter() - started:.1f} s", flush=True)
         results = {case: run_case(case, db_path, workdir) for case in args.cases.split(",")}
         report(rows, results)
         all_results[rows] = results

@@ -3,6 +3,8 @@
 ``from btrmon import Monitor``: the one owner object and the public Python API.
 """
 
-from btrmon.monitor import Monitor
+__version__ = "0.1.0"
 
-__all__ = ["Monitor"]
+from btrmon.monitor import Monitor  # noqa: E402 - after __version__, which submodules read
+
+__all__ = ["Monitor", "__version__"]
