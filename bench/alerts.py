@@ -28,7 +28,16 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=7)
     parser.add_argument("--keep", help="directory for the database (kept)")
     args = parser.parse_args()
-    folder = Path(args.keep or tempfile.mkdtemp(prefix="btrmon-bench-alerts-"))
+    if args.keep:
+        run(args, Path(args.keep))
+    else:
+        with tempfile.TemporaryDirectory(prefix="btrmon-bench-alerts-") as folder:  # removed afterwards
+            run(args, Path(folder))
+
+
+def run(args, folder: Path) -> None:
+    """Write the demo into ``folder`` (unless there) and time the previews and one evaluation."""
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "bench.duckdb"
     if not path.exists():
         subprocess.run([sys.executable, "-m", "btrmon", "demo", "--db", str(path), "--days", str(args.days),

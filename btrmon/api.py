@@ -14,23 +14,18 @@ interpreter exit (up to 5 s each; events a down server never got are lost then).
 
 from __future__ import annotations
 
-import atexit
-import concurrent.futures.thread  # noqa: F401 - registers its atexit now; lazily at exit it would fail the final commit
 import functools
 import sys
 import threading
 import time
 import traceback
-import weakref
 from typing import Any, Callable
 
 from btrmon import context as request_context
 from btrmon import models
 from btrmon.hooks import Hooks, load_plugins
-from btrmon.pump import EventPump, RateLimitedLog
+from btrmon.pump import EventPump, RateLimitedLog, flush_at_exit, forget_at_exit
 
-_LIVE: "weakref.WeakSet" = weakref.WeakSet()
-_exit_flush_registered = False
 _time = time.time
 _get_context = request_context._current.get
 
@@ -55,8 +50,7 @@ class MonitorAPI:
             bound = self.config["btrmon_queue_max_events"]
             deliver = self._deliver_local
         self._pump = EventPump(deliver, bound, self.counters)
-        _LIVE.add(self)
-        _register_exit_flush()
+        flush_at_exit(self)
         load_plugins(self)
 
     def _deliver_local(self, pairs: list[tuple[str, dict]]) -> None:
@@ -67,8 +61,9 @@ class MonitorAPI:
         for index, message in rejected:
             self._bad_input_log.warning(message.split(":")[0], "btrmon: %s event rejected: %s",
                                         pairs[index][0], message)
-        if rows and not self.writer.offer(rows):
-            self.counters.add("dropped:queue_full", sum(len(r) for r in rows.values()))
+        if rows:  # "accepted" like ingestion counts it, so the per-minute self-metrics include the API
+            n = sum(len(r) for r in rows.values())
+            self.counters.add("accepted" if self.writer.offer(rows) else "dropped:queue_full", n)
 
     def _deliver_remote(self, pairs: list[tuple[str, dict]]) -> None:
         if not self.enabled:
@@ -206,20 +201,33 @@ class MonitorAPI:
         return self.hooks.apply_filters(name, value, *args, **kw)
 
     # -- context -------------------------------------------------------------------------
-    @staticmethod
-    def context(**fields):
+    def context(self, **fields):
         """Context manager setting session_id, user_id, request_uri, user_agent for the block."""
-        return request_context.context(**fields)
+        return request_context.context(**self._context_fields(fields))
 
-    @staticmethod
-    def set_context(**fields) -> None:
+    def set_context(self, **fields) -> None:
         """Merge fields into the current request context (until ``clear_context``)."""
-        request_context.set_context(**fields)
+        request_context.set_context(**self._context_fields(fields))
 
     @staticmethod
     def clear_context() -> None:
         """Forget the current request context."""
         request_context.clear_context()
+
+    def _context_fields(self, fields: dict) -> dict:
+        """``fields`` as given (strict: a bad one raises ValueError), else without the bad ones (counted)."""
+        if self.strict:
+            return fields
+        kept = {}
+        for key, value in fields.items():
+            try:
+                request_context.check_fields({key: value})
+            except ValueError as exc:
+                self.counters.add("rejected")
+                self._bad_input_log.warning(key, "btrmon: context field ignored: %s", exc)
+                continue
+            kept[key] = value
+        return kept
 
     # -- lifecycle helpers (called by Monitor.flush / Monitor.close) ---------------------
     def _flush_api(self, timeout: float) -> bool:
@@ -231,7 +239,7 @@ class MonitorAPI:
         return self.writer.flush(remaining) and ok
 
     def _close_api(self, timeout: float = 10) -> None:
-        _LIVE.discard(self)
+        forget_at_exit(self)
         self._pump.close(timeout)
         if self._client is not None:
             self._client.close(timeout)
@@ -258,7 +266,9 @@ class Timer:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.ms = self._record(self._starts.stack.pop())
+        stack = getattr(self._starts, "stack", None)
+        if stack:  # entered on another thread: nothing to time here, and never an error for the app
+            self.ms = self._record(stack.pop())
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -270,23 +280,3 @@ class Timer:
                 self._record(start)
 
         return wrapper
-
-
-def _flush_at_exit(timeout: float = 5.0) -> None:
-    """Flush every live monitor when the interpreter exits."""
-    for monitor in list(_LIVE):
-        try:
-            monitor.flush(timeout)
-        except Exception:  # noqa: BLE001 - never fail interpreter exit
-            pass
-
-
-def _register_exit_flush() -> None:
-    """Register ``_flush_at_exit`` once, after duckdb's own exit hook (atexit runs LIFO).
-
-    duckdb refuses Python-side scans once its exit hook ran, so ours must run first.
-    """
-    global _exit_flush_registered
-    if not _exit_flush_registered:
-        _exit_flush_registered = True
-        atexit.register(_flush_at_exit)

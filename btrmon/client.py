@@ -11,7 +11,9 @@ Retries: connection errors, timeouts, 429 and 5xx are retried with exponential
 backoff (0.5 s doubling up to ``btrmon_client_max_backoff``, half of it random
 jitter) or after the server's ``Retry-After``. A batch still failing after
 ``btrmon_client_give_up_seconds`` (default 600 s = 10 min) is dropped and counted
-(``dropped:remote_gave_up``). Any other 4xx (bad key, bad body) is not retried:
+(``dropped:remote_gave_up``). A 413 (body over the server's ``btrmon_max_body_bytes``)
+splits the batch in halves, each sent on its own (a single event still too large is
+dropped). Any other 4xx (bad key, bad body) is not retried:
 counted as ``dropped:remote_http_<status>`` and logged. Events the server rejects
 one by one are counted as ``remote_rejected`` and logged. A full queue drops new
 events (``dropped:remote_queue_full``). Nothing here ever raises into the app.
@@ -30,9 +32,12 @@ from email.utils import parsedate_to_datetime
 import orjson
 import requests
 
+from btrmon.pump import after_fork_in_child
+
 log = logging.getLogger(__name__)
 
 BASE_BACKOFF = 0.5
+SPLIT = -2.0  # ``_attempt``: send the batch again as two halves
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -69,6 +74,16 @@ class RemoteClient:
         self._session = requests.Session()
         self._thread = threading.Thread(target=self._loop, name="btrmon-sender", daemon=True)
         self._thread.start()
+        after_fork_in_child(self._restart_in_child)
+
+    def _restart_in_child(self) -> None:
+        """In a forked child: an empty queue, its own connections and sender thread."""
+        self._queue, self._in_flight = deque(), 0
+        self._cond = threading.Condition()
+        self._session = requests.Session()  # never share the parent's sockets
+        if not self._stop.is_set():
+            self._thread = threading.Thread(target=self._loop, name="btrmon-sender", daemon=True)
+            self._thread.start()
 
     @property
     def depth(self) -> int:
@@ -144,6 +159,11 @@ class RemoteClient:
             wait = self._attempt(batch, body, headers)
             if wait is None:
                 return
+            if wait == SPLIT:  # 413: the body is over the server's limit; each half goes on its own
+                half = len(batch) // 2
+                self._deliver(batch[:half])
+                self._deliver(batch[half:])
+                return
             attempt += 1
             self.counters.add("remote_retries")
             elapsed = time.monotonic() - first_try
@@ -158,7 +178,7 @@ class RemoteClient:
                 return
 
     def _attempt(self, batch: list[dict], body: bytes, headers: dict) -> float | None:
-        """Send once. None: done (delivered or not retryable); else seconds to wait (-1 = backoff)."""
+        """Send once. None: done (delivered or not retryable); SPLIT; else seconds to wait (-1 = backoff)."""
         timeout = self.config["btrmon_client_timeout"]
         try:
             response = self._session.post(self.endpoint, data=body, headers=headers, timeout=(timeout, timeout))
@@ -169,6 +189,8 @@ class RemoteClient:
         if status == 200:
             self._count_answer(batch, response)
             return None
+        if status == 413 and len(batch) > 1:
+            return SPLIT
         if status == 429 or status >= 500:
             after = retry_after_seconds(response.headers.get("Retry-After"))
             return -1 if after is None else after

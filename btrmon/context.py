@@ -30,7 +30,8 @@ _EMPTY: dict = {}
 _current: ContextVar[dict] = ContextVar("btrmon_context", default=_EMPTY)
 
 
-def _checked(fields: dict) -> dict:
+def check_fields(fields: dict) -> dict:
+    """``fields`` checked (ValueError naming a bad field) with integer ids as strings."""
     for key, value in fields.items():
         if key not in FIELDS:
             raise ValueError(f"{key}: unknown context field (one of {', '.join(FIELDS)})")
@@ -46,7 +47,7 @@ def current() -> dict:
 
 def set_context(**fields) -> None:
     """Merge ``fields`` into the current context until it is cleared (None removes a field)."""
-    merged = {**_current.get(), **_checked(fields)}
+    merged = {**_current.get(), **check_fields(fields)}
     _current.set({k: v for k, v in merged.items() if v is not None})
 
 
@@ -58,7 +59,7 @@ def clear_context() -> None:
 @contextmanager
 def context(**fields) -> Iterator[dict]:
     """Merge ``fields`` into the context for the ``with`` block, then restore the previous one."""
-    merged = {**_current.get(), **_checked(fields)}
+    merged = {**_current.get(), **check_fields(fields)}
     token = _current.set({k: v for k, v in merged.items() if v is not None})
     try:
         yield _current.get()

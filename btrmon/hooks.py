@@ -138,7 +138,7 @@ class Hooks:
                 fn(*args, **kw)
                 ok += 1
             except Exception as exc:  # noqa: BLE001 - a plugin never breaks the caller
-                self._failed(name, fn, exc)
+                self.report_failure(name, fn, exc)
         return ok
 
     def apply_filters(self, name: str, value: Any, *args: Any, **kw: Any) -> Any:
@@ -147,15 +147,16 @@ class Hooks:
             try:
                 result = fn(value, *args, **kw)
             except Exception as exc:  # noqa: BLE001
-                self._failed(name, fn, exc)
+                self.report_failure(name, fn, exc)
                 continue
             if result is None:
-                self._failed(name, fn, TypeError(f"filter {name!r} callback returned None (missing return?)"))
+                self.report_failure(name, fn, TypeError(f"filter {name!r} callback returned None (missing return?)"))
                 continue
             value = result
         return value
 
-    def _failed(self, name: str, fn: Callable, exc: BaseException) -> None:
+    def report_failure(self, name: str, fn: Callable, exc: BaseException) -> None:
+        """Log and count a failed callback of ``name`` and tell the ``FAILURE_OBSERVERS``."""
         log.error("btrmon hook %s: callback %s failed", name, getattr(fn, "__qualname__", fn), exc_info=exc)
         if self._counters is not None:
             self._counters.add("hook_failures")
@@ -222,14 +223,9 @@ def register_builtins(monitor) -> None:
 
     def health_check(component, status, data=None):
         # data: health_check, response_time_ms, error_message (or message), metadata; other keys -> metadata
-        data = dict(data) if isinstance(data, dict) else ({} if data is None else {"data": data})
-        fields = {k: data.pop(k, None) for k in ("health_check", "response_time_ms", "error_message", "metadata")}
-        message = fields["error_message"] if fields["error_message"] is not None else data.pop("message", None)
-        metadata = fields["metadata"]
-        if data:
-            metadata = {**(metadata if isinstance(metadata, dict) else {}), **data}
-        monitor.record_health(component, status, response_time_ms=fields["response_time_ms"], message=message,
-                              metadata=metadata, health_check=fields["health_check"])
+        from btrmon.health.runner import record_reported
+
+        record_reported(monitor, component, status, data, notify=False)  # do_action runs the other callbacks
 
     hooks.add_action("btr_monitor_track_metric", track_metric)
     hooks.add_action("btr_monitor_track_error", track_error)

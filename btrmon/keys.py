@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 
 from btrmon.store import utcnow
 
 _PREFIX = "btr_"
+TOUCH_EVERY_S = 60.0  # ``last_used_at`` is written at most this often per key
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,17 @@ class _KeyCache:
 
     def __init__(self) -> None:
         self._keys: dict[str, ApiKey] = {}
+        self._touched: dict[str, float] = {}  # key_id -> monotonic time last_used_at was written
         self._lock = threading.Lock()
+
+    def due_touch(self, key_id: str) -> bool:
+        """True (and remembered) when ``last_used_at`` of ``key_id`` should be written now."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._touched.get(key_id, float("-inf")) < TOUCH_EVERY_S:
+                return False
+            self._touched[key_id] = now
+            return True
 
     def clear(self) -> None:
         with self._lock:
@@ -127,7 +141,20 @@ def verify(monitor, key: str | None) -> str | None:
         return None
     if not hmac.compare_digest(_hash(key), stored.key_hash) or stored.revoked:
         return None
+    _touch(monitor, key_id)
     return stored.name
+
+
+def _touch(monitor, key_id: str) -> None:
+    """Record that the key was used (queued to the writer, never waited for; once a minute per key)."""
+    writer = getattr(monitor, "writer", None)
+    if writer is None or not _cache(monitor).due_touch(key_id):
+        return
+    try:
+        writer.execute(lambda con: con.execute("UPDATE api_keys SET last_used_at = ? WHERE key_id = ?",
+                                               [utcnow(), key_id]))
+    except Exception:  # noqa: BLE001 - bookkeeping never fails a request
+        log.exception("btrmon: recording the use of key %s failed", key_id)
 
 
 def authenticate(monitor, request) -> str | None:

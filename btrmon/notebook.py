@@ -2,8 +2,10 @@
 
 ``connect()`` returns an in-memory DuckDB connection with views ``metrics``,
 ``errors``, ``journey`` and ``health``: over the main file attached read-only when
-no process holds it, else over the newest snapshot (``<db dir>/snapshot/*.parquet``,
+no process holds it, else over the newest snapshot (``<db dir>/snapshot/``,
 refreshed by the running server). The view ``btrmon_source`` says which one.
+A snapshot connection reads the generation that was newest when it connected
+(kept ``btrmon.snapshot.KEEP_SECONDS`` after a newer one): connect again for newer data.
 ``read("metrics", since="24h")`` returns a pandas DataFrame and closes its
 connection, so it never keeps a server from starting.
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from btrmon.schema import EVENT_TABLES
-from btrmon.snapshot import read_meta, snapshot_dir
+from btrmon.snapshot import current_files, read_meta, snapshot_dir
 from btrmon.store import default_db_path
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -51,15 +53,16 @@ def connect(db_path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnecti
                         "NULL::TIMESTAMP AS taken_at")
             return con
         directory = snapshot_dir(path)
-        missing = [t for t in EVENT_TABLES if not (directory / f"{t}.parquet").exists()]
+        meta = read_meta(path) or {}
+        files = current_files(meta)  # the newest generation: files never rewritten while read
+        missing = [t for t in EVENT_TABLES if not (directory / files[t]).exists()]
         if missing:
             reason = "is held by another process" if path.exists() else "does not exist"
             raise FileNotFoundError(
                 f"{path} {reason} and no snapshot is in {directory} (missing {', '.join(missing)}); "
                 "run `python -m btrmon snapshot`")
         for table in EVENT_TABLES:
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_quote(directory / (table + '.parquet'))})")
-        meta = read_meta(path) or {}
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({_quote(directory / files[table])})")
         taken = meta.get("taken_at")
         taken_sql = f"make_timestamp({int(taken * 1_000_000)})" if taken else "NULL::TIMESTAMP"
         con.execute(f"CREATE VIEW btrmon_source AS SELECT 'snapshot' AS source, {_quote(directory)} AS path, "

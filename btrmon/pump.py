@@ -10,14 +10,19 @@ Events are gathered for ``LINGER_SECONDS`` before a drain, so the writer commits
 about once a second for the API: a DuckDB commit costs 5-15 ms of CPU even for a
 few rows, so committing per request would cost more than the request. Events are
 therefore visible up to ~1 s after the call; critical errors and ``flush`` skip
-the wait.
+the wait. In a forked child (a pre-forking server importing the app first) the
+queue restarts empty with its own thread; the parent delivers what it queued.
 """
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures.thread  # noqa: F401 - registers its atexit now; lazily at exit it would fail the final commit
 import logging
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from typing import Callable
 
@@ -44,8 +49,19 @@ class EventPump:
         self._stop = threading.Event()
         self._linger = threading.Event()  # set to cut the gathering wait short
         self._urgent = False
+        self._name = name
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
+        after_fork_in_child(self._restart_in_child)
+
+    def _restart_in_child(self) -> None:
+        """In a forked child (gunicorn --preload...): fresh events and thread; the parent keeps its queue."""
+        self._pending = deque()
+        self._wake, self._linger = threading.Event(), threading.Event()
+        self._urgent = False
+        if not self._stop.is_set():
+            self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+            self._thread.start()
 
     @property
     def depth(self) -> int:
@@ -125,6 +141,23 @@ class EventPump:
                 self.counters.add("dropped:internal_error")
 
 
+def after_fork_in_child(method: Callable[[], None]) -> None:
+    """Call the bound ``method`` in a forked child while its object lives (threads do not survive fork)."""
+    if not hasattr(os, "register_at_fork"):
+        return
+    ref = weakref.WeakMethod(method)
+
+    def call() -> None:
+        bound = ref()
+        if bound is not None:
+            try:
+                bound()
+            except Exception:  # noqa: BLE001 - never break the child's start
+                log.exception("btrmon: restart after fork failed")
+
+    os.register_at_fork(after_in_child=call)
+
+
 class RateLimitedLog:
     """Logs a message at most once per ``period`` seconds per key (bad input can be hot)."""
 
@@ -140,3 +173,34 @@ class RateLimitedLog:
                 self._last.clear()
             self._last[key] = now
             log.warning(message, *args)
+
+
+# -- flushed at interpreter exit ----------------------------------------------------------------
+_LIVE: "weakref.WeakSet" = weakref.WeakSet()
+_exit_flush_registered = False
+
+
+def flush_at_exit(monitor) -> None:
+    """Flush ``monitor`` (up to 5 s) when the interpreter exits, unless it was closed before.
+
+    Registered once, after duckdb's own exit hook (atexit runs LIFO): duckdb refuses
+    Python-side scans once its exit hook ran, so ours must run first.
+    """
+    global _exit_flush_registered
+    _LIVE.add(monitor)
+    if not _exit_flush_registered:
+        _exit_flush_registered = True
+        atexit.register(_flush_live_monitors)
+
+
+def forget_at_exit(monitor) -> None:
+    """``monitor`` was closed: nothing to flush at exit."""
+    _LIVE.discard(monitor)
+
+
+def _flush_live_monitors(timeout: float = 5.0) -> None:
+    for monitor in list(_LIVE):
+        try:
+            monitor.flush(timeout)
+        except Exception:  # noqa: BLE001 - never fail interpreter exit
+            pass

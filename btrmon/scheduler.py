@@ -31,6 +31,7 @@ JOB_PROVIDERS: list[str] = [
     "btrmon.maintenance:jobs",
     "btrmon.selfmetrics:jobs",
     "btrmon.exports.scheduled:jobs",
+    "btrmon.queries.cache:jobs",
 ]
 
 
@@ -190,12 +191,17 @@ def start_scheduler(monitor) -> SchedulerHandle | None:
                                     job_defaults={"max_instances": 1, "coalesce": True,
                                                   "misfire_grace_time": None})
     handle = SchedulerHandle(scheduler, fd)
-    for spec in collect_jobs(monitor):
-        trigger = IntervalTrigger(seconds=spec.seconds) if spec.seconds else CronTrigger(timezone=timezone.utc, **spec.cron)
-        handle.stats[spec.id] = JobStats(interval=spec.seconds)
-        scheduler.add_job(_wrapped(monitor, handle, spec), trigger, id=spec.id, name=spec.id,
-                          max_instances=1, coalesce=True, replace_existing=True)
-    scheduler.start()
+    try:
+        for spec in collect_jobs(monitor):
+            trigger = IntervalTrigger(seconds=spec.seconds) if spec.seconds else \
+                CronTrigger(timezone=timezone.utc, **spec.cron)
+            handle.stats[spec.id] = JobStats(interval=spec.seconds)
+            scheduler.add_job(_wrapped(monitor, handle, spec), trigger, id=spec.id, name=spec.id,
+                              max_instances=1, coalesce=True, replace_existing=True)
+        scheduler.start()
+    except BaseException:
+        handle.shutdown()  # release the lock: another process may run the jobs
+        raise
     log.info("scheduler started with %d jobs", len(handle.stats))
     return handle
 

@@ -130,7 +130,7 @@ def prometheus_text(monitor) -> str:
     family("btrmon_up", "gauge", "1 while btrmon serves.", [({}, 1)])
     family("btrmon_enabled", "gauge", "1 when monitoring is enabled (btr_monitor_enabled).", [({}, int(monitor.enabled))])
     family("btrmon_uptime_seconds", "gauge", "Seconds since the monitor started.", [({}, round(time.time() - monitor.started_at, 3))])
-    family("btrmon_events_accepted_total", "counter", "Events accepted by ingestion.", [({}, counters.get("accepted", 0))])
+    family("btrmon_events_accepted_total", "counter", "Events accepted (HTTP ingestion and the Python API).", [({}, counters.get("accepted", 0))])
     family("btrmon_events_rejected_total", "counter", "Events rejected as invalid.", [({}, counters.get("rejected", 0))])
     family("btrmon_events_dropped_total", "counter", "Valid events not stored, by reason.",
            [({"reason": k.split(":", 1)[1]}, v) for k, v in sorted(counters.items()) if k.startswith("dropped:")])

@@ -105,12 +105,16 @@ class Spool:
 
     def note_success(self, _rows=None) -> None:
         """A commit succeeded: replay now if anything waits (an ``on_commit`` listener)."""
-        if self._pending:
+        if self._pending or self._files_left():
             self._wake.set()
         elif self._failing_since is not None:
             with self._lock:
                 if not self._pending:
                     self._failing_since, self._reason = None, None
+
+    def _files_left(self) -> bool:
+        """True while a spool file waits (the pending count can drift after a failed replay; files cannot)."""
+        return self.path.exists() or self.replaying.exists()
 
     # -- state ----------------------------------------------------------------------
     def state(self) -> DegradedState:
@@ -146,7 +150,7 @@ class Spool:
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.exception("spool replay failed")
             with self._lock:
-                if not self._pending and self._spool_error is None:
+                if not self._pending and not self._files_left() and self._spool_error is None:
                     self._failing_since, self._reason = None, None
                     self._thread = None
                     return

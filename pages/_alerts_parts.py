@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -178,8 +179,20 @@ def channel_form(config) -> html.Div:
                                          className="mt-3", n_clicks=0)])
 
 
+def shown_target(target) -> str:
+    """A delivery target safe to show: a URL cut to scheme, host and port (a Slack webhook path is a secret)."""
+    parts = urlsplit(str(target))
+    if parts.scheme in ("http", "https") and parts.hostname:
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}/..." if parts.path not in ("", "/") else \
+            f"{parts.scheme}://{parts.hostname}{port}/"
+    return str(target)
+
+
 def deliveries(log: pd.DataFrame, dead: pd.DataFrame, admin: bool) -> html.Div:
-    """Dead letters (with "send again") and the delivery log."""
+    """Dead letters (with "send again") and the delivery log; URL targets shown without their path."""
+    log, dead = (frame.assign(target=frame["target"].map(shown_target)) if not frame.empty else frame
+                 for frame in (log, dead))
     dead_part = html.P("No dead letters.", className="text-muted") if dead.empty else table(
         dead, [("created_at", "Created (UTC)"), ("channel", "Channel"), ("target", "Target"), ("event", "Event"),
                ("attempts", "Attempts"), ("last_error", "Last error")],

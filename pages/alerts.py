@@ -7,6 +7,7 @@ Changing anything needs an admin; viewers see everything read-only.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Callable
 
 import dash
 import dash_bootstrap_components as dbc
@@ -85,21 +86,31 @@ def _clicked() -> dict | None:
           prevent_initial_call=True)
 def act_on_alert(_acks, _resolves, comment):
     """Acknowledge or resolve the alert whose button was clicked."""
+
+    def act(trigger: dict, user: str) -> str:
+        engine = get_engine(monitor())
+        if trigger["type"] == parts.ACK:
+            engine.acknowledge(trigger["index"], user, comment or "")
+            return f"Alert {trigger['index']} acknowledged."
+        engine.resolve(trigger["index"], user, comment or "")
+        return f"Alert {trigger['index']} resolved."
+
+    return _admin_click(act, "success")
+
+
+def _admin_click(action: Callable[[dict, str], str], color: str = "info"):
+    """Run ``action(trigger, admin)`` for the button clicked; its message, a refusal or the error as an alert."""
     trigger = _clicked()
     if trigger is None:
         return no_update
     user = admin_user()
     if user is None:
         return dbc.Alert(ADMIN_ONLY, color="danger", className="py-2")
-    engine = get_engine(monitor())
     try:
-        if trigger["type"] == parts.ACK:
-            engine.acknowledge(trigger["index"], user, comment or "")
-            return dbc.Alert(f"Alert {trigger['index']} acknowledged.", color="success", className="py-2")
-        engine.resolve(trigger["index"], user, comment or "")
-        return dbc.Alert(f"Alert {trigger['index']} resolved.", color="success", className="py-2")
+        message = action(trigger, user)
     except ValueError as exc:
         return dbc.Alert(str(exc), color="warning", className="py-2")
+    return dbc.Alert(message, color=color, className="py-2")
 
 
 @callback(Output(parts.HISTORY, "children"), Input(parts.HIST_RULE, "value"), Input(parts.HIST_SEVERITY, "value"),
@@ -190,17 +201,13 @@ def save_channels(_n, values, field_ids):
           Input({"type": parts.CH_TEST, "index": ALL}, "n_clicks"), prevent_initial_call=True)
 def send_test(_clicks):
     """Queue a test notification on the clicked channel (see the delivery log for the outcome)."""
-    trigger = _clicked()
-    if trigger is None:
-        return no_update
-    if admin_user() is None:
-        return dbc.Alert(ADMIN_ONLY, color="danger", className="py-2")
-    try:
+
+    def test(trigger: dict, _user: str) -> str:
         sent = get_engine(monitor()).notifier.send_test(trigger["index"])
-    except ValueError as exc:
-        return dbc.Alert(str(exc), color="warning", className="py-2")
-    return dbc.Alert(f"Test notification queued on {trigger['index']} ({len(sent)} delivery). "
-                     "Its outcome appears in the delivery log below.", color="info", className="py-2")
+        return (f"Test notification queued on {trigger['index']} ({len(sent)} delivery). "
+                "Its outcome appears in the delivery log below.")
+
+    return _admin_click(test)
 
 
 # -- deliveries --------------------------------------------------------------------------------------
@@ -218,13 +225,9 @@ def render_deliveries(_n, _result, _channel_result):
           prevent_initial_call=True)
 def send_again(_clicks):
     """Retry a dead letter with its original idempotency key."""
-    trigger = _clicked()
-    if trigger is None:
-        return no_update
-    if admin_user() is None:
-        return dbc.Alert(ADMIN_ONLY, color="danger", className="py-2")
-    try:
+
+    def again(trigger: dict, _user: str) -> str:
         get_engine(monitor()).notifier.resend(trigger["index"])
-    except ValueError as exc:
-        return dbc.Alert(str(exc), color="warning", className="py-2")
-    return dbc.Alert("Queued again.", color="info", className="py-2")
+        return "Queued again."
+
+    return _admin_click(again)

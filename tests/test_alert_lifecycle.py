@@ -187,9 +187,7 @@ def test_acknowledged_alert_does_not_escalate(monitor, engine, clock):
 
 
 def test_escalation_rules_filter_changes_the_steps(monitor, engine, clock):
-    hooks = getattr(monitor, "hooks", None)
-    if hooks is None:
-        pytest.skip("monitor.hooks not available yet")
+    hooks = monitor.hooks
     hooks.add_filter("btr_monitor_escalation_rules",
                      lambda steps: [{"from": "warning", "to": "critical", "after_minutes": 5}])
     calculator_errors_every_20_minutes(monitor, 40)
@@ -258,6 +256,16 @@ def test_scheduler_job_evaluates_the_rules(monitor):
         assert [a["rule_id"] for a in q.open_alerts(monitor.db)] == ["payment_failures"]
     finally:
         close_engine(monitor)
+
+
+def test_changing_the_interval_reschedules_the_evaluation(monitor):
+    monitor.start()
+    job = monitor.scheduler.scheduler.get_job("alerts.evaluate")
+    assert job.trigger.interval.total_seconds() == 60
+    monitor.config.set("btrmon_alert_interval", 120)
+    job = monitor.scheduler.scheduler.get_job("alerts.evaluate")
+    assert job.trigger.interval.total_seconds() == 120
+    assert monitor.scheduler.stats["alerts.evaluate"].interval == 120
 
 
 def test_preview_reports_an_episode_still_firing(monitor):

@@ -66,6 +66,24 @@ def test_error_rate_needs_minimum_requests(monitor, engine):
     assert "high_error_rate" not in fired_rules(engine)
 
 
+def _one_more_session() -> list:
+    (first,) = sessions(1, 0)
+    return [("journey", {**first[1], "session_id": "one-more"})]
+
+
+@pytest.mark.parametrize("rule_id, below, one_more", [
+    # one request / session short of the minimum sample (defaults 20, 10, 50), then one more
+    ("high_error_rate", requests(19) + errors(2), requests(1)),
+    ("slow_response_time", requests(9, ms=9000), requests(1, ms=9000)),
+    ("low_conversion_rate", sessions(49, 0), _one_more_session()),
+])
+def test_minimum_sample_guard_boundary(monitor, engine, rule_id, below, one_more):
+    add(monitor, below)
+    assert rule_id not in fired_rules(engine)
+    add(monitor, one_more)
+    assert rule_id in fired_rules(engine)
+
+
 def test_conversion_rate_needs_minimum_sessions(monitor, engine):
     add(monitor, sessions(10, 0))
     assert "low_conversion_rate" not in fired_rules(engine)
@@ -101,8 +119,13 @@ def test_override_without_setting_and_disabled_rule(monitor, engine):
     save_rule(monitor, "critical_errors", enabled=False)
     fired = fired_rules(engine)
     assert "calculator_errors" in fired and "critical_errors" not in fired
-    with pytest.raises(ValueError, match="window_minutes"):
-        save_rule(monitor, "calculator_errors", window_minutes="soon")
+    for field, bad in (("window_minutes", "soon"), ("window_minutes", 1e12), ("min_sample", "inf"),
+                       ("threshold", "nan")):
+        with pytest.raises(ValueError, match=field):
+            save_rule(monitor, "critical_errors", **{field: bad})
+    with pytest.raises(ValueError, match="window_minutes"):  # nothing stored when one value is bad
+        save_rule(monitor, "high_error_rate", threshold=7, window_minutes="soon")
+    assert monitor.config.get("btr_alert_error_rate_threshold") == 5
     with pytest.raises(ValueError, match="rule"):
         save_rule(monitor, "nope", threshold=1)
 
@@ -110,19 +133,22 @@ def test_override_without_setting_and_disabled_rule(monitor, engine):
 def test_a_failing_rule_is_reported_and_others_still_run(monitor, engine):
     from dataclasses import replace
 
-    from btrmon.alerts import rules as rules_module
-
     def broken(db, ticks, window):
         raise RuntimeError("query exploded")
 
     add(monitor, errors(3, component="payment"))
-    original = rules_module.builtin_rules
-    rules_module.builtin_rules = lambda config: [replace(r, query=broken) if r.id == "high_error_rate" else r
-                                                 for r in original(config)]
-    try:
-        report = engine.evaluate(NOW)
-    finally:
-        rules_module.builtin_rules = original
+    # the btr_monitor_alert_rules filter changes a built-in rule (here: a query that fails)
+    monitor.hooks.add_filter("btr_monitor_alert_rules", lambda rules: [
+        replace(r, query=broken) if r.id == "high_error_rate" else r for r in rules])
+    report = engine.evaluate(NOW)
     assert "query exploded" in report.errors["high_error_rate"]
     assert report.fired and {a["rule_id"] for a in q.open_alerts(monitor.db)} == {"payment_failures"}
     assert "query exploded" in q.rule_errors(monitor.db, NOW).iloc[0]["comment"]
+    assert monitor.counters.get("alerts:rule_errors") == 1
+
+
+def test_a_bad_stored_override_is_ignored(monitor, engine):
+    monitor.config.set("btrmon_alert_rule_overrides", [{"rule": "payment_failures", "window_minutes": 1e15},
+                                                       {"rule": "calculator_errors", "threshold": "lots"}])
+    add(monitor, errors(3, component="payment") + errors(5, component="calculator"))
+    assert {"payment_failures", "calculator_errors"} <= fired_rules(engine)  # both with their defaults

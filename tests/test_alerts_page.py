@@ -8,7 +8,7 @@ from btrmon import users
 from btrmon.alerts.engine import close_engine, get_engine
 from btrmon.queries import alerts as q
 from btrmon.store import utcnow
-from tests.alert_support import add, errors
+from tests.alert_support import add, errors, requests
 
 PASSWORD = "correct horse battery"
 
@@ -60,21 +60,33 @@ def test_admin_acknowledges_and_previews(monitor, app_server, browser, firing):
     alert = q.get_alert(monitor.db, firing)
     assert alert["state"] == "acknowledged" and alert["acknowledged_by"] == "ana"
     assert alert["ack_comment"] == "on it"
+    # 13 % errors three hours ago: High Error Rate (the rule picked first) would have fired then
+    add(monitor, requests(30, now=utcnow(), minutes_before=180) + errors(4, now=utcnow(), minutes_before=180))
     page.click("#alr-rule-preview-button")
-    page.wait_for_selector("#alr-preview-summary", timeout=30000)
-    assert "would" in page.inner_text("#alr-preview-summary")
+    page.wait_for_selector("#alr-preview-summary >> text=would have fired 1 time(s)", timeout=30000)
+    page.fill("#alr-rule-threshold", "50")  # previewed before saving: with 50 % it would not have fired
+    page.click("#alr-rule-preview-button")
+    page.wait_for_selector("#alr-preview-summary >> text=would not have fired", timeout=30000)
+    assert monitor.config.get("btr_alert_error_rate_threshold") == 5
+    page.click("#alr-rule-save")
+    page.wait_for_selector("text=Saved: High Error Rate", timeout=30000)
+    assert monitor.config.get("btr_alert_error_rate_threshold") == 50
     page.locator("#alr-active button", has_text="Resolve").click()
     page.wait_for_selector("#alr-none", timeout=30000)
     assert q.get_alert(monitor.db, firing)["resolved_by"] == "ana"
     assert not page.console_errors, page.console_errors
 
 
-def test_notice_dismissal_lasts_for_the_session(monitor, app_server, browser, firing):
+def test_notice_acknowledge_and_dismissal_for_the_session(monitor, app_server, browser, firing):
     page = login(browser, app_server, "ana", "admin", monitor)
     page.wait_for_selector("#alr-active", timeout=30000)
     page.goto(app_server.url + "/")  # notices show on every page, not only on /alerts
     page.wait_for_selector(".admin-notices .alert", timeout=30000)
     assert "Payment Failures" in page.inner_text(".admin-notices")
+    page.locator(".admin-notices .alert button", has_text="Acknowledge").click()  # acknowledge from the notice
+    page.wait_for_selector(".admin-notices >> text=acknowledged by ana", timeout=30000)
+    alert = q.get_alert(monitor.db, firing)
+    assert alert["state"] == "acknowledged" and alert["acknowledged_by"] == "ana"
     page.locator(".admin-notices .alert .btn-close").first.click()
     page.wait_for_selector(".admin-notices .alert", state="detached", timeout=30000)
     page.goto(app_server.url + "/alerts")
@@ -126,3 +138,11 @@ def test_channel_settings_test_button_and_send_again(monitor, app_server, browse
     assert len(received) == 2 and received[0] == received[1]
     assert not page.console_errors, page.console_errors
     close_engine(monitor)
+
+
+def test_delivery_log_shows_urls_without_their_secret_path():
+    from pages._alerts_parts import shown_target
+
+    assert shown_target("https://hooks.slack.com/services/T000/B000/XXXX") == "https://hooks.slack.com/..."
+    assert shown_target("http://user:pw@127.0.0.1:8080/") == "http://127.0.0.1:8080/"
+    assert shown_target("+15551111") == "+15551111" and shown_target("dashboard") == "dashboard"

@@ -158,6 +158,13 @@ def test_context_set_and_clear(monitor):
     assert got == [("a", "u1", True), ("b", None, False)]
 
 
+def test_production_mode_ignores_bad_context_fields(lenient):
+    with lenient.context(colour="red", user_id="u9", session_id=["not", "text"]):  # never raises
+        lenient.record_metric("performance", "a", 1)
+    assert fetch(lenient, "SELECT user_id, session_id FROM metrics") == [("u9", None)]
+    assert lenient.counters.get("rejected") == 2
+
+
 def test_disabled_monitor_records_nothing(lenient):
     lenient.config.set("btr_monitor_enabled", False)
     lenient.record_metric("performance", "x", 1)
@@ -210,3 +217,23 @@ def test_an_event_that_breaks_validation_loses_only_itself(lenient):
     lenient.record_metric("performance", "good_after", 1)
     assert fetch(lenient, "SELECT metric_name FROM metrics ORDER BY metric_name") == [("good_after",), ("good_before",)]
     assert lenient.counters.get("dropped:internal_error") == 1
+
+
+def test_get_instance_is_process_wide_and_configured_from_env(tmp_path, monkeypatch):
+    monkeypatch.setattr(Monitor, "_instance", None)
+    monkeypatch.delenv("BTRMON_URL", raising=False)
+    monkeypatch.setenv("BTRMON_DB", str(tmp_path / "env.duckdb"))
+    embedded = Monitor.get_instance()
+    try:
+        assert Monitor.get_instance() is embedded and embedded.embedded
+        assert Path(embedded.db.path) == tmp_path / "env.duckdb"
+    finally:
+        embedded.close()
+    assert Monitor._instance is None  # closing forgets it: the next call builds a new one
+    monkeypatch.setenv("BTRMON_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("BTRMON_API_KEY", "k-env")
+    remote = Monitor.get_instance()
+    try:
+        assert not remote.embedded and remote.url == "http://127.0.0.1:9" and remote.api_key == "k-env"
+    finally:
+        remote.close()

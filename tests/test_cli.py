@@ -9,6 +9,7 @@ from pathlib import Path
 from btrmon import keys
 from btrmon.monitor import Monitor
 from btrmon.server import create_flask, write_control_file
+from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +59,48 @@ def test_commands_go_through_the_server_that_holds_the_file(monitor, serve_wsgi)
     assert monitor.config["btr_monitor_retention"] == 12  # the live server's settings changed
     created = btrmon("keys", "create", "--name", "live", db=db)
     assert keys.verify(monitor, created.stdout.strip().splitlines()[-1]) == "live"
+
+
+def test_keys_revoked_through_the_server_are_refused_at_once(monitor, serve_wsgi, api_key):
+    import requests
+
+    server = serve_wsgi(create_flask(monitor))
+    write_control_file(monitor, server.url)
+    event = [{"kind": "metric", "metric_type": "performance", "metric_name": "request_duration", "metric_value": 12}]
+    post = lambda: requests.post(server.url + "/api/v1/events", json=event,  # noqa: E731
+                                 headers={"Authorization": f"Bearer {api_key}"}, timeout=30)
+    assert post().status_code == 200  # the server now has the key in its cache
+    wait_for(lambda: keys.list_keys(monitor)[0]["last_used_at"] is not None)  # recorded in the background
+    revoked = btrmon("keys", "revoke", "test", db=Path(monitor.db.path))
+    assert revoked.returncode == 0 and "revoked 1 key" in revoked.stdout, revoked.stderr
+    assert post().status_code == 401
+    assert "revoked" in btrmon("keys", "list", db=Path(monitor.db.path)).stdout
+
+
+def test_admin_cli_endpoint_needs_the_control_file_token(monitor, serve_wsgi):
+    import requests
+
+    server = serve_wsgi(create_flask(monitor))
+    token = write_control_file(monitor, server.url) and monitor.admin_token
+    url = server.url + "/api/v1/admin/cli"
+    argv = {"argv": ["config", "set", "btr_monitor_retention", "3"]}
+    for headers in ({}, {"X-Admin-Token": "wrong"}):
+        answer = requests.post(url, json=argv, headers=headers, timeout=30)
+        assert answer.status_code == 403 and "admin token" in answer.json()["error"]
+    assert monitor.config["btr_monitor_retention"] == 30  # nothing ran
+    bad = requests.post(url, json={"argv": "config list"}, headers={"X-Admin-Token": token}, timeout=30)
+    assert bad.status_code == 400 and "argv" in bad.json()["error"]
+    ok = requests.post(url, json=argv, headers={"X-Admin-Token": token}, timeout=30).json()
+    assert ok["exit_code"] == 0 and monitor.config["btr_monitor_retention"] == 3
+
+
+def test_config_get_and_set_refuse_unknown_names_and_out_of_range_values(tmp_path):
+    db = tmp_path / "b.duckdb"
+    unknown = btrmon("config", "get", "btr_no_such_setting", db=db)
+    assert unknown.returncode == 2 and "btr_no_such_setting" in unknown.stdout + unknown.stderr
+    low = btrmon("config", "set", "btr_monitor_retention", "0", db=db)
+    assert low.returncode == 2 and "btr_monitor_retention" in low.stdout + low.stderr
+    assert btrmon("config", "get", "btr_monitor_retention", db=db).stdout.strip() == "30"
 
 
 def test_readme_settings_table_matches_the_code():

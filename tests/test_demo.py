@@ -77,6 +77,20 @@ def test_demo_has_payment_failure_burst_and_slow_incidents(demo_monitor):
     assert m.db.query("SELECT max(metric_value) FROM metrics WHERE metric_name = 'peak_memory'")[0][0] > 256
 
 
+def test_demo_follows_a_daily_cycle(demo_monitor):
+    # more visitors and slower requests in the afternoon (13-17 UTC) than at night (01-05 UTC)
+    day, night = demo_monitor.db.query("""SELECT
+        count(*) FILTER (WHERE hour("timestamp") BETWEEN 13 AND 17),
+        count(*) FILTER (WHERE hour("timestamp") BETWEEN 1 AND 5)
+        FROM journey WHERE journey_stage = 'initialization'""")[0]
+    assert day > 2 * night > 0, (day, night)
+    day_ms, night_ms = demo_monitor.db.query("""SELECT
+        median(metric_value) FILTER (WHERE hour("timestamp") BETWEEN 13 AND 17),
+        median(metric_value) FILTER (WHERE hour("timestamp") BETWEEN 1 AND 5)
+        FROM metrics WHERE metric_name = 'request_duration'""")[0]
+    assert day_ms > 1.5 * night_ms, (day_ms, night_ms)
+
+
 def test_demo_is_deterministic_with_seed(tmp_path):
     now = time.time()
     first = generate_events(days=1, sessions=80, seed=11, now=now)

@@ -132,7 +132,7 @@ def test_csv_multi_section_reads_back_with_csv_and_pandas(filled):
     raw = _export(filled, "csv", timeframe="1h")
     assert b"\r\n" in raw and raw.count(b"\n") == raw.count(b"\r\n") + raw.count(b"pay.py:42\nValueError") * 2
     sections = _csv_sections(raw)
-    assert list(sections) == ["export_info", "summary", "metrics", "errors", "journey", "funnels", "health", "alerts"]
+    assert list(sections) == ["export_info", "summary", "metrics", "errors", "journey", "funnels", "health", "alerts", "alert_events", "deliveries"]
     doc = json.loads(_export(filled, "json", timeframe="1h"))
     for table in ("metrics", "errors", "journey", "health"):
         header, *rows = sections[table]
@@ -162,7 +162,8 @@ def test_csv_neutralises_formula_injection(filled):
 def test_zip_has_one_csv_per_section(filled):
     archive = zipfile.ZipFile(io.BytesIO(_export(filled, "zip", timeframe="1h")))
     assert archive.namelist() == ["export_info.csv", "summary.csv", "metrics.csv", "errors.csv", "journey.csv",
-                                  "funnels.csv", "health.csv", "alerts.csv"]
+                                  "funnels.csv", "health.csv", "alerts.csv",
+                                  "alert_events.csv", "deliveries.csv"]
     metrics = pd.read_csv(io.BytesIO(archive.read("metrics.csv")), encoding="utf-8-sig")
     assert len(metrics) == 46
 
@@ -501,3 +502,32 @@ def test_cli_export_goes_through_the_running_server(filled, serve_wsgi, tmp_path
     assert len(json.loads(target.read_bytes())["metrics"]) == 46  # written by the server from the live file
     relative = run("--format", "json", "-o", "relative.json")
     assert relative.returncode != 0 and "absolute path" in relative.stdout + relative.stderr
+
+
+def test_alert_state_changes_and_delivery_attempts_are_exported(filled):
+    from datetime import timedelta
+
+    from btrmon.store import utcnow
+
+    now = utcnow()
+    old = now - timedelta(days=3)
+
+    def record(con):
+        for at, actor in ((now, "ops@example.org"), (old, "too-old")):
+            con.execute("INSERT INTO alert_events (alert_id, rule_id, occurred_at, event, from_state, to_state, "
+                        "severity, actor, comment) VALUES (1, 'payment_failures', ?, 'acknowledged', 'firing', "
+                        "'acknowledged', 'critical', ?, 'on it')", [at, actor])
+        con.execute("INSERT INTO deliveries (delivery_id, alert_id, event, channel, target, status, attempts, "
+                    "payload, created_at, updated_at) VALUES ('d1', 1, 'fired', 'webhook', 'https://hooks.example', "
+                    "'delivered', 2, '{}', ?, ?)", [now, now])
+        for attempt, ok, status in ((1, False, 500), (2, True, 200)):
+            con.execute("INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, ok, status) "
+                        "VALUES ('d1', ?, ?, ?, ?)", [attempt, now, ok, status])
+
+    filled.writer.call(record)
+    doc = json.loads(_export(filled, "json", timeframe="24h"))
+    assert [(e["actor"], e["comment"]) for e in doc["alert_events"]] == [("ops@example.org", "on it")]
+    assert [(d["attempt"], d["ok"], d["http_status"]) for d in doc["deliveries"]] == [(1, False, 500), (2, True, 200)]
+    assert doc["export_info"]["row_counts"]["deliveries"] == 2
+    text = _export(filled, "csv", timeframe="24h").decode("utf-8-sig")
+    assert "Alert state changes and acknowledgements" in text and "Notification delivery attempts" in text

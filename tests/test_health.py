@@ -116,7 +116,7 @@ def http_service():
 def test_external_services_each_case(monitor, http_service):
     closed = socket_port_closed()
     monitor.config.set("btrmon_external_services", [
-        {"name": "fast", "url": f"{http_service}/ok"},
+        {"name": "fast", "url": f"{http_service}/ok", "warning_ms": 20000, "critical_ms": 60000},  # loaded CI
         {"name": "slowish", "url": f"{http_service}/slow?d=0.3", "warning_ms": 100, "critical_ms": 60000},
         {"name": "too_slow", "url": f"{http_service}/slow?d=2", "timeout": 0.3},
         {"name": "broken", "url": f"{http_service}/fail"},
@@ -198,7 +198,16 @@ def _check_exit(monitor) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_check_command_exit_codes(monitor):
+@pytest.fixture
+def quiet_host(monkeypatch):
+    """The host's own memory use never decides these tests (a busy CI box may use > 90 %)."""
+    from btrmon.health import checks
+
+    monkeypatch.setattr(checks, "SYSTEM_MEMORY_WARNING_PERCENT", 101.0)
+    monkeypatch.setattr(checks, "SYSTEM_MEMORY_CRITICAL_PERCENT", 101.0)
+
+
+def test_check_command_exit_codes(monitor, quiet_host):
     monitor.config.set("btrmon_disk_warning_percent", 0)
     monitor.config.set("btrmon_disk_critical_percent", 0)
     monitor.config.set("btr_alert_memory_threshold", 10**6)
@@ -212,7 +221,7 @@ def test_check_command_exit_codes(monitor):
 
 
 # -- HTTP -------------------------------------------------------------------------------------
-def test_healthz_200_then_503_and_nothing_sensitive(monitor, api_server):
+def test_healthz_200_then_503_and_nothing_sensitive(monitor, api_server, quiet_host):
     monitor.config.set("btrmon_disk_warning_percent", 0)
     monitor.config.set("btrmon_disk_critical_percent", 0)
     monitor.config.set("btr_alert_memory_threshold", 10**6)

@@ -117,3 +117,16 @@ def test_broken_plugin_is_counted_and_skipped(monitor, caplog):
 def test_callback_must_be_callable():
     with pytest.raises(TypeError):
         Hooks().add_action("x", "not callable")
+
+
+def test_health_reported_through_the_hook_joins_latest_results_once(monitor):
+    from btrmon.health import state_of
+
+    seen = []
+    monitor.add_action("btr_monitor_health_check", lambda component, status, data=None: seen.append(component))
+    monitor.do_action("btr_monitor_health_check", "woocommerce", "critical", "orders API down")  # not a dict
+    assert seen == ["woocommerce"]  # the other callbacks ran once, not again from the recorder
+    latest = {r["component"]: r for r in state_of(monitor).latest()}
+    assert latest["woocommerce"]["status"] == "critical"  # /healthz sees it before the next run
+    monitor.flush(10)
+    assert monitor.db.query("SELECT status, metadata FROM health") == [("critical", '{"data":"orders API down"}')]

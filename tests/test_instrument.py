@@ -40,7 +40,7 @@ def requests_done(m: Monitor, n: int) -> None:
     def count():
         m.flush(10)
         return m.db.query("SELECT count(*) FROM metrics WHERE metric_name = 'request_duration'")[0][0] >= n
-    wait_for(count)
+    wait_for(count, timeout=30)
 
 
 def metrics(m: Monitor, n: int = 1) -> list[tuple]:
@@ -125,6 +125,15 @@ def test_flask_app(monitor, serve_wsgi):
     assert 'raise Boom("view failed")' in errors[0][4]
 
 
+def test_failing_session_lookup_never_breaks_the_request(monitor, serve_wsgi):
+    def broken_lookup(environ):
+        raise KeyError("no session cookie")
+
+    server = serve_wsgi(BtrmonMiddleware(make_app(monitor), monitor, session_id=broken_lookup))
+    assert requests.get(f"{server.url}/ok", timeout=10).text == "hello"
+    requests_done(monitor, 1)
+
+
 def test_app_unaffected_when_monitor_database_fails(tmp_path, serve_wsgi):
     lenient = Monitor(db=tmp_path / "broken.duckdb", strict=False)
     try:
@@ -140,6 +149,11 @@ def test_app_unaffected_when_monitor_database_fails(tmp_path, serve_wsgi):
 def test_strip_literals():
     sql = "SELECT * FROM users2 WHERE name = 'o''brien' AND id IN (1, 2, 3) AND score > -4.5e3 LIMIT 10"
     assert strip_literals(sql) == "SELECT * FROM users2 WHERE name = ? AND id IN (?) AND score > ? LIMIT ?"
+    mysql = r"SELECT 'it\'s secret' FROM t WHERE p = $1 AND col_2 = x'ff' -- token 42"
+    assert strip_literals(mysql) == "SELECT ? FROM t WHERE p = $1 AND col_2 = ?"
+    assert strip_literals(r"SELECT 'C:\' AS dir") == "SELECT ? AS dir"  # standard SQL: \ is no escape
+    postgres = "SELECT $$dollar secret$$, $q$x$q$ /* user 'bob' */ FROM t WHERE a = E'esc'"
+    assert strip_literals(postgres) == "SELECT ?, ? FROM t WHERE a = ?"
 
 
 def test_dbapi_wrapper_on_sqlite(monitor, tmp_path):
@@ -175,8 +189,12 @@ def test_sqlalchemy_listener(monitor):
     instrument_engine(engine, monitor, threshold_ms=0)
     with engine.connect() as conn:
         conn.execute(sqlalchemy.text("SELECT 'secret' AS s, 42 AS n")).fetchall()
+        with pytest.raises(sqlalchemy.exc.OperationalError):  # the driver's error reaches the app unchanged
+            conn.execute(sqlalchemy.text("SELECT * FROM missing WHERE pin = '1234'"))
     monitor.flush(10)
-    assert ("SELECT ? AS s, ? AS n",) in monitor.db.query("SELECT metadata->>'statement' FROM metrics")
+    statements = {r[0] for r in monitor.db.query("SELECT metadata->>'statement' FROM metrics")}
+    assert {"SELECT ? AS s, ? AS n", "SELECT * FROM missing WHERE pin = ?"} <= statements
+    assert not any("secret" in s or "1234" in s for s in statements)
 
 
 # -- logging and excepthooks ------------------------------------------------------------------
@@ -192,6 +210,10 @@ def test_logging_handler_maps_levels(monitor):
         except KeyError:
             logger.exception("lookup failed")
         logging.getLogger("btrmon.test").error("ignored: btrmon's own logs never loop back")
+        on_own_thread = threading.Thread(target=lambda: logger.error("ignored: logged on a btrmon thread"),
+                                         name="btrmon-sender")
+        on_own_thread.start()
+        on_own_thread.join()
     finally:
         logger.removeHandler(handler)
     monitor.flush(10)

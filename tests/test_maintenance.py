@@ -61,8 +61,13 @@ def test_retention_removes_exactly_the_old_rows(monitor):
     monitor.config.set("btr_monitor_retention_errors", 7)
     monitor.config.set("btr_monitor_retention_health", 90)
     seeded = _seed(monitor)
+    from btrmon.queries.cache import cache_of, cached
+
+    cached(monitor, lambda m, timeframe: "panel", "1h")  # a real-time entry: stale after the next commit
+    assert len(cache_of(monitor)._entries) == 1
     plans = {p.table: p for p in apply_retention(monitor)}
     assert {t: p.rows for t, p in plans.items()} == {"metrics": 2, "errors": 1, "journey": 2, "health": 1}
+    assert len(cache_of(monitor)._entries) == 0  # expired cache entries dropped too
     assert plans["errors"].days == 7 and plans["metrics"].days == 30
     for table in ("metrics", "errors", "journey", "health"):
         assert _ids(monitor, table) == seeded["keep"][table], table
@@ -111,9 +116,10 @@ def test_disable_and_enable_at_runtime_without_restart(monitor, api_server, api_
     assert code == 0 and "disabled" in text
     response = requests.post(url, json=[event], headers=headers, timeout=10)
     assert response.status_code == 503 and "disabled" in response.json()["error"]
-    assert monitor.record_metric("performance", "page_load", 3) is not None
+    monitor.record_metric("performance", "page_load", 3)  # never raises
     monitor.flush()
     assert monitor.db.query("SELECT count(*) FROM metrics")[0][0] == 1  # the Python API did nothing
+    assert monitor.counters.get("dropped:disabled") == 1
     code, text = _cli(monitor, "enable")
     assert code == 0 and "enabled" in text
     assert requests.post(url, json=[event], headers=headers, timeout=10).status_code == 200

@@ -200,3 +200,52 @@ def test_lost_answer_is_retried_and_deduplicated_by_the_server(monitor, api_serv
     assert first > 0 and forwarded[1] == {"accepted": 0, "duplicates": first, "rejected": []}
     assert sum(f["accepted"] for f in forwarded) == 25 and count(monitor) == 25
     assert remote.counters.get("remote_duplicates") == first
+
+
+def test_batch_over_the_body_limit_is_split_not_dropped(serve_wsgi, remote_factory):
+    received: list[int] = []
+    too_large: list[int] = []
+
+    def small_limit_sink(environ, start_response):
+        events = orjson.loads(gzip.decompress(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))))
+        if len(events) > 7:  # like btrmon's 413 for a body over btrmon_max_body_bytes
+            too_large.append(len(events))
+            start_response("413 Request Entity Too Large", [("Content-Type", "application/json")])
+            return [b'{"error": "body too large"}']
+        received.extend(e["metric_value"] for e in events)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [orjson.dumps({"accepted": len(events), "duplicates": 0, "rejected": []})]
+
+    server = serve_wsgi(small_limit_sink)
+    remote = remote_factory(server.url, "k")
+    for i in range(40):
+        remote.record_metric("performance", "big", i)
+    assert remote.flush(30)
+    assert sorted(received) == list(range(40)) and too_large  # split, resent, each event once
+    assert not any(k.startswith("dropped") for k in remote.counters.snapshot())
+
+
+def test_forked_child_sends_its_own_events_once(monitor, api_server, api_key, remote_factory):
+    """A pre-forking server (gunicorn --preload) forks after the app made its monitor."""
+    import os
+
+    remote = remote_factory(api_server.url, api_key)
+    remote.record_metric("performance", "parent", 1)  # queued in the parent when it forks
+    pid = os.fork()
+    if pid == 0:  # the child: its own queue and sender thread; nothing inherited is sent twice
+        try:
+            for i in range(5):
+                remote.record_metric("performance", "child", i)
+            os._exit(0 if remote.flush(20) else 3)
+        finally:
+            os._exit(4)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+        threading.Event().wait(0.05)  # polling interval of a deadline loop
+    if done == (0, 0):
+        os.kill(pid, 9)
+        pytest.fail("the forked child did not finish")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+    assert remote.flush(20)
+    assert monitor.db.query("SELECT metric_name, count(*) FROM metrics GROUP BY 1 ORDER BY 1") == [
+        ("child", 5), ("parent", 1)]

@@ -73,15 +73,19 @@ def test_job_runs_durations_and_failures_are_recorded(monitor, monkeypatch):
     _run_now(monitor, "selfmetrics.record")
     _run_now(monitor, "test.explode")
     stats = monitor.scheduler.stats
-    wait_for(lambda: stats["selfmetrics.record"].runs >= 1 and stats["test.explode"].runs >= 1)
+    wait_for(lambda: stats["selfmetrics.record"].runs >= 1 and stats["test.explode"].runs >= 1, timeout=60)
     assert stats["test.explode"].failures == 1 and "boom" in stats["test.explode"].last_error
     assert stats["selfmetrics.record"].failures == 0
     monitor.flush()
-    rows = wait_for(lambda: monitor.flush() and monitor.db.query(
-        "SELECT metric_name, metadata->>'job' FROM metrics WHERE component = 'btrmon' AND metric_type = 'btrmon'"
-        " AND metric_name IN ('job_duration_ms', 'job_failures')"))
-    assert ("job_failures", "test.explode") in rows
-    assert ("job_duration_ms", "selfmetrics.record") in rows
+    expected = {("job_failures", "test.explode"), ("job_duration_ms", "selfmetrics.record")}
+
+    def job_rows() -> set:  # stats count a run just before its self-metric is queued: poll for both
+        monitor.flush()
+        return set(monitor.db.query(
+            "SELECT metric_name, metadata->>'job' FROM metrics WHERE component = 'btrmon' AND metric_type = 'btrmon'"
+            " AND metric_name IN ('job_duration_ms', 'job_failures')"))
+
+    wait_for(lambda: expected <= job_rows(), timeout=60)
     names = {r[0] for r in monitor.db.query("SELECT metric_name FROM metrics WHERE component = 'btrmon'")}
     assert {"events_accepted_per_minute", "queue_depth"} <= names
 

@@ -25,6 +25,13 @@ def test_figures_are_per_minute_deltas(monitor):
     assert second["events_accepted_per_minute"] == 1 and second["events_rejected_per_minute"] == 0
 
 
+def test_python_api_events_count_as_accepted(monitor):
+    for i in range(3):
+        monitor.record_metric("performance", "x", i)
+    assert monitor.flush(10)
+    assert _values(collect(monitor))["events_accepted_per_minute"] == 3
+
+
 def test_recorded_rows_and_commit_latency(monitor):
     rows, _, _ = monitor.prepare([("metric", {"metric_type": "performance", "metric_name": "x", "metric_value": 1})])
     monitor.submit(rows).wait(10)

@@ -39,21 +39,29 @@ def test_simulated_traffic_lands(monitor, api_server, api_key):
 def test_simulate_backs_off_on_429_and_then_delivers(monitor, api_server, api_key):
     monitor.config.set("btrmon_rate_limit_per_key", 1)  # a bucket of 2 requests, refilled 1/s
     auth = {"Authorization": f"Bearer {api_key}"}
-    statuses = [requests.post(f"{api_server.url}/api/v1/events", json=[], headers=auth, timeout=10).status_code
-                for _ in range(3)]
-    assert 429 in statuses
     lines: list[str] = []
     stats = SimulateStats()
     stop = threading.Event()
+    drained: list[int] = []
+
+    def drain() -> None:  # keeps the key's bucket empty until simulate was told to wait
+        while not stop.is_set() and stats.retries < 1:
+            drained.append(requests.post(f"{api_server.url}/api/v1/events", json=[], headers=auth,
+                                         timeout=10).status_code)
+
+    drainer = threading.Thread(target=drain)
+    drainer.start()
+    wait_for(lambda: 429 in drained, timeout=30)
     runner = threading.Thread(target=simulate, args=(api_server.url, api_key),
                               kwargs={"rate": 40, "seed": 3, "stop": stop, "say": lines.append, "stats": stats})
     runner.start()
     try:
-        wait_for(lambda: stats.retries >= 1 and stats.accepted > 0, timeout=30)
+        wait_for(lambda: stats.retries >= 1 and stats.accepted > 0, timeout=60)
     finally:
         stop.set()
         runner.join(30)
-    assert not runner.is_alive()
+        drainer.join(30)
+    assert not runner.is_alive() and not drainer.is_alive()
     assert any("HTTP 429" in line for line in lines)
     assert sum(_stored(monitor).values()) == stats.accepted
 

@@ -94,6 +94,40 @@ def test_second_process_reads_snapshot_while_writer_writes(monitor):
     assert later["names"] == ["ajax_duration", "request_duration"]
 
 
+LOOP_READER = """
+import sys
+from btrmon import notebook
+counts = []
+for _ in range(int(sys.argv[2])):
+    counts.append(len(notebook.read("metrics", since=None, db_path=sys.argv[1])))
+print(" ".join(map(str, counts)))
+"""
+
+
+def test_reads_in_another_process_while_the_snapshot_is_refreshed(monitor):
+    db_path = Path(monitor.db.path)
+    _write(monitor, _metrics(100))
+    taken = [take_snapshot(monitor)["rows"]["metrics"]]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    reader = subprocess.Popen([sys.executable, "-c", LOOP_READER, str(db_path), "40"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
+    try:
+        start = 1000
+        while reader.poll() is None:  # keep writing and replacing the snapshot while it reads
+            _write(monitor, _metrics(50, start))
+            start += 50
+            taken.append(take_snapshot(monitor)["rows"]["metrics"])
+        out, err = reader.communicate(timeout=120)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait(30)
+    assert reader.returncode == 0, err
+    counts = [int(c) for c in out.split()]
+    assert len(counts) == 40 and counts == sorted(counts)  # never a half-written or older file
+    assert set(counts) <= set(taken)
+
+
 def test_connect_falls_back_to_read_only_file_when_no_process_holds_it(tmp_path):
     path = tmp_path / "closed.duckdb"
     m = Monitor(db=path)
@@ -174,3 +208,21 @@ def test_snapshot_command_runs_on_the_live_monitor(monitor):
     assert run_argv(["snapshot"], ctx) == 0
     assert "metrics 7" in out.getvalue()
     assert (snapshot_dir(monitor.db.path) / "metrics.parquet").exists()
+
+
+def test_generations_are_kept_a_while_then_removed(monitor, monkeypatch):
+    import pandas as pd
+
+    import btrmon.snapshot as snapshot
+
+    directory = snapshot_dir(monitor.db.path)
+    for start in range(0, 40, 10):
+        _write(monitor, _metrics(10, start))
+        take_snapshot(monitor)
+    assert len(list(directory.glob("metrics.*.parquet"))) == 4  # younger than KEEP_SECONDS: all kept
+    monkeypatch.setattr(snapshot, "KEEP_SECONDS", 0)
+    meta = take_snapshot(monitor)
+    kept = sorted(p.name for p in directory.glob("metrics.*.parquet"))
+    assert len(kept) == snapshot.KEEP_GENERATIONS and meta["files"]["metrics"] in kept
+    # the stable name is the newest generation, for tools that open a file once
+    assert len(pd.read_parquet(directory / "metrics.parquet")) == meta["rows"]["metrics"] == 40

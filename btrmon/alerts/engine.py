@@ -29,6 +29,7 @@ from btrmon.scheduler import JobSpec
 from btrmon.store import utcnow
 
 log = logging.getLogger(__name__)
+COMMENT_MAX = 2000  # characters kept of an acknowledge / resolve comment
 
 
 @dataclass
@@ -218,6 +219,7 @@ class AlertEngine:
     # -- admin actions ------------------------------------------------------------------------
     def acknowledge(self, alert_id: int, user: str, comment: str = "") -> dict:
         """Acknowledge a firing alert (stops reminders and escalation); returns it."""
+        comment = (comment or "")[:COMMENT_MAX]
         alert = self._open(alert_id)
         if alert["state"] != "firing":
             raise ValueError(f"alert: {alert_id} is {alert['state']}, only firing alerts can be acknowledged")
@@ -230,6 +232,7 @@ class AlertEngine:
 
     def resolve(self, alert_id: int, user: str, comment: str = "") -> dict:
         """Resolve an open alert by hand; returns it."""
+        comment = (comment or "")[:COMMENT_MAX]
         alert = self._open(alert_id)
         if not self._resolve(alert, self.clock(), user, comment or None, None):
             raise ValueError(f"alert: {alert_id} is already resolved")
@@ -262,13 +265,35 @@ def get_engine(monitor) -> AlertEngine:
 
 
 def close_engine(monitor) -> None:
-    """Stop the monitor's alert engine, if one was created."""
-    engine = getattr(monitor, "_alert_engine", None)
+    """Stop the monitor's alert engine, if one was created (the next ``get_engine`` makes a new one)."""
+    with _engines_lock:
+        engine = getattr(monitor, "_alert_engine", None)
+        monitor._alert_engine = None
     if engine is not None:
         engine.close()
 
 
+JOB_ID = "alerts.evaluate"
+
+
+def _reschedule_on_change(monitor) -> Callable[[str, object], None]:
+    """A settings listener moving the job to the new ``btrmon_alert_interval``."""
+
+    def listener(name: str, value) -> None:
+        handle = getattr(monitor, "scheduler", None)
+        if name != "btrmon_alert_interval" or handle is None:
+            return
+        try:
+            handle.scheduler.reschedule_job(JOB_ID, trigger="interval", seconds=float(value))
+            handle.stats[JOB_ID].interval = float(value)
+        except Exception:  # noqa: BLE001 - the old interval stays
+            log.exception("btrmon: could not reschedule %s", JOB_ID)
+
+    return listener
+
+
 def jobs(monitor) -> list[JobSpec]:
-    """The scheduler job: evaluate the rules every ``btrmon_alert_interval`` seconds."""
-    return [JobSpec("alerts.evaluate", lambda: get_engine(monitor).evaluate(),
+    """The scheduler job: evaluate the rules every ``btrmon_alert_interval`` seconds (rescheduled on change)."""
+    monitor.config.on_change(_reschedule_on_change(monitor))
+    return [JobSpec(JOB_ID, lambda: get_engine(monitor).evaluate(),
                     seconds=monitor.config.get("btrmon_alert_interval"))]

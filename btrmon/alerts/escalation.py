@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from btrmon.alerts import apply_filter
 from btrmon.alerts.channels import Notification
 
 log = logging.getLogger(__name__)
@@ -26,14 +27,8 @@ def escalation_rules(monitor) -> list[dict]:
         {"from": "warning", "to": "critical", "after_minutes": monitor.config.get("btrmon_escalate_warning_minutes")},
         {"from": "critical", "to": "emergency", "after_minutes": monitor.config.get("btrmon_escalate_critical_minutes")},
     ]
-    hooks = getattr(monitor, "hooks", None)
-    if hooks is not None:
-        filtered = hooks.apply_filters("btr_monitor_escalation_rules", steps)
-        if isinstance(filtered, list):
-            steps = filtered
-        else:
-            log.warning("btr_monitor_escalation_rules filter returned %r, not a list: ignored", type(filtered))
-    return steps
+    return apply_filter(monitor, "btr_monitor_escalation_rules", steps, lambda found: isinstance(found, list),
+                        "a list")
 
 
 def due_escalation(alert: dict, steps: list[dict], now: datetime) -> str | None:

@@ -96,10 +96,13 @@ class Notifier:
             raise ValueError(f"delivery: unknown delivery {delivery_id!r}")
         if row["status"] == "delivered":
             raise ValueError(f"delivery: {delivery_id} was already delivered")
+        if row["status"] != "dead":
+            raise ValueError(f"delivery: {delivery_id} is still being tried ({row['status']})")
         channel = channels(self.monitor).get(row["channel"])
         if channel is None:
             raise ValueError(f"delivery: channel {row['channel']!r} no longer exists")
-        store.requeue_delivery(self.monitor.writer, delivery_id, utcnow())
+        if not store.requeue_delivery(self.monitor.writer, delivery_id, utcnow()):
+            raise ValueError(f"delivery: {delivery_id} is already being sent again")
         payload = orjson.loads(row["payload"])
         self._submit(channel, row["target"], Notification.from_dict(payload), delivery_id, row["attempts"])
 

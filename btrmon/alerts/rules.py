@@ -11,11 +11,13 @@ rule off; the ``btr_monitor_alert_rules`` filter may add, change or remove rules
 from __future__ import annotations
 
 import logging
+import math
 import operator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable
 
+from btrmon.alerts import apply_filter
 from btrmon.queries import alerts as q
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 DEFAULT_CHANNELS: tuple[str, ...] = ("notices", "email", "webhook", "slack")
 URGENT_CHANNELS: tuple[str, ...] = DEFAULT_CHANNELS + ("sms",)
+MAX_WINDOW_MINUTES = 30 * 24 * 60  # a window longer than the default retention makes no sense
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def apply_overrides(rules: list[Rule], overrides: list) -> list[Rule]:
                     min_sample=int(o.get("min_sample", rule.min_sample)),
                     enabled=bool(o.get("enabled", rule.enabled)),
                 )
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:  # a bad stored override never stops the rules
                 log.warning("alert rule %s: override ignored: %s", rule.id, exc)
         changed.append(rule)
     return changed
@@ -132,14 +135,9 @@ def apply_overrides(rules: list[Rule], overrides: list) -> list[Rule]:
 def all_rules(monitor) -> list[Rule]:
     """Every rule (also switched off ones), after overrides and the ``btr_monitor_alert_rules`` filter."""
     rules = apply_overrides(builtin_rules(monitor.config), monitor.config.get("btrmon_alert_rule_overrides"))
-    hooks = getattr(monitor, "hooks", None)
-    if hooks is not None:
-        filtered = hooks.apply_filters("btr_monitor_alert_rules", rules)
-        if isinstance(filtered, list) and all(isinstance(r, Rule) for r in filtered):
-            rules = filtered
-        else:
-            log.warning("btr_monitor_alert_rules filter returned %r, not a list of Rule: ignored", type(filtered))
-    return rules
+    return apply_filter(monitor, "btr_monitor_alert_rules", rules,
+                        lambda found: isinstance(found, list) and all(isinstance(r, Rule) for r in found),
+                        "a list of Rule")
 
 
 def active_rules(monitor) -> list[Rule]:
@@ -158,18 +156,17 @@ def save_rule(monitor, rule_id: str, threshold: float | None = None, window_minu
     rule = find_rule(monitor, rule_id)
     if rule is None:
         raise ValueError(f"rule: unknown rule {rule_id!r}")
-    entry: dict = {}
-    if threshold is not None:
-        if rule.threshold_setting:
-            monitor.config.set(rule.threshold_setting, threshold)
-        else:
-            entry["threshold"] = _number("threshold", threshold, 0)
+    entry: dict = {}  # everything is checked before anything is stored
+    if threshold is not None and not rule.threshold_setting:
+        entry["threshold"] = _number("threshold", threshold, 0)
     if window_minutes is not None:
-        entry["window_minutes"] = _number("window_minutes", window_minutes, 1)
+        entry["window_minutes"] = _number("window_minutes", window_minutes, 1, MAX_WINDOW_MINUTES)
     if min_sample is not None:
         entry["min_sample"] = int(_number("min_sample", min_sample, 0))
     if enabled is not None:
         entry["enabled"] = bool(enabled)
+    if threshold is not None and rule.threshold_setting:
+        monitor.config.set(rule.threshold_setting, threshold)  # checked by the setting; first write
     if entry:
         overrides = [o for o in monitor.config.get("btrmon_alert_rule_overrides") if o.get("rule") != rule_id]
         old = next((o for o in monitor.config.get("btrmon_alert_rule_overrides") if o.get("rule") == rule_id), {})
@@ -178,13 +175,14 @@ def save_rule(monitor, rule_id: str, threshold: float | None = None, window_minu
     return find_rule(monitor, rule_id)
 
 
-def _number(field: str, value, minimum: float) -> float:
+def _number(field: str, value, minimum: float, maximum: float = float("inf")) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{field}: must be a number, got {value!r}") from None
-    if number != number or number < minimum:
-        raise ValueError(f"{field}: must be >= {minimum:g}, got {value!r}")
+    if not math.isfinite(number) or number < minimum or number > maximum:
+        limit = f"between {minimum:g} and {maximum:g}" if math.isfinite(maximum) else f">= {minimum:g}"
+        raise ValueError(f"{field}: must be a finite number {limit}, got {value!r}")
     return number
 
 
@@ -197,7 +195,7 @@ def candidate(monitor, rule_id: str, threshold=None, window_minutes=None, min_sa
     if threshold is not None:
         changes["threshold"] = _number("threshold", threshold, 0)
     if window_minutes is not None:
-        changes["window"] = timedelta(minutes=_number("window_minutes", window_minutes, 1))
+        changes["window"] = timedelta(minutes=_number("window_minutes", window_minutes, 1, MAX_WINDOW_MINUTES))
     if min_sample is not None:
         changes["min_sample"] = int(_number("min_sample", min_sample, 0))
     return replace(rule, **changes)

@@ -113,7 +113,8 @@ def record_attempt(writer, delivery_id: str, attempt: int, at: datetime, ok: boo
     writer.call(write)
 
 
-def requeue_delivery(writer, delivery_id: str, at: datetime) -> None:
-    """Mark a dead letter pending again ("send again")."""
-    writer.call(lambda con: con.execute(
-        "UPDATE deliveries SET status = 'pending', updated_at = ? WHERE delivery_id = ?", [at, delivery_id]))
+def requeue_delivery(writer, delivery_id: str, at: datetime) -> bool:
+    """Mark a dead letter pending again ("send again"); False when it is no longer dead (sent again meanwhile)."""
+    return bool(writer.call(lambda con: con.execute(
+        "UPDATE deliveries SET status = 'pending', updated_at = ? WHERE delivery_id = ? AND status = 'dead' "
+        "RETURNING delivery_id", [at, delivery_id]).fetchall()))

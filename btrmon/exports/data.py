@@ -25,11 +25,18 @@ from btrmon.store import utcnow
 log = logging.getLogger(__name__)
 
 RAW_TABLES: tuple[str, ...] = ("metrics", "errors", "journey", "health")
-SECTIONS: tuple[str, ...] = ("metrics", "errors", "journey", "funnels", "health", "alerts")
+SECTIONS: tuple[str, ...] = (
+    "metrics", "errors", "journey", "funnels", "health", "alerts", "alert_events", "deliveries",
+)
 SECTION_TITLES: dict[str, str] = {
     "export_info": "Export info", "summary": "Executive summary", "metrics": "Metrics",
     "errors": "Errors", "journey": "Journey steps", "funnels": "Conversion funnels",
     "health": "Health history", "alerts": "Alerts history",
+    "alert_events": "Alert state changes and acknowledgements", "deliveries": "Notification delivery attempts",
+}
+# Export section -> the btrmon.queries.alerts function that reads it for the window.
+_ALERT_SECTIONS: dict[str, str] = {
+    "alerts": "alert_history", "alert_events": "alert_events_between", "deliveries": "delivery_attempts_between",
 }
 
 
@@ -150,8 +157,8 @@ def _raw_section(cur, table: str, start: datetime, end: datetime, filters: dict,
     return Section(table, schema, count, lambda: q.stream_rows(cur, table, start, end, filters, batch_rows), json_columns)
 
 
-def _alerts_frame(monitor, start: datetime, end: datetime) -> pd.DataFrame:
-    history = summary_mod.call_query("alerts", "alert_history", monitor.db, start, end)
+def _alerts_frame(monitor, section: str, start: datetime, end: datetime) -> pd.DataFrame:
+    history = summary_mod.call_query("alerts", _ALERT_SECTIONS[section], monitor.db, start, end)
     if history is None:
         return pd.DataFrame({"alert": pd.Series(dtype="string")})
     return history if isinstance(history, pd.DataFrame) else pd.DataFrame(history)
@@ -176,8 +183,8 @@ def open_export(monitor, request: ExportRequest, batch_rows: int = q.DEFAULT_BAT
                 steps = frames["funnel_steps"]
                 wanted = request.filters.get("funnel")
                 sections[name] = Section.from_frame(name, steps[steps["funnel"].isin(wanted)] if wanted else steps)
-            elif name == "alerts":
-                sections[name] = Section.from_frame(name, _alerts_frame(monitor, start, end))
+            elif name in _ALERT_SECTIONS:
+                sections[name] = Section.from_frame(name, _alerts_frame(monitor, name, start, end))
         summary = summary_mod.executive_summary(monitor, start, end, rates)
     except Exception:
         cur.execute("ROLLBACK")

@@ -57,10 +57,13 @@ def check_database(monitor, warning_ms: float = DB_LATENCY_WARNING_MS,
     return [timed("database", "query", probe)]
 
 
-def check_memory(monitor, system_warning: float = SYSTEM_MEMORY_WARNING_PERCENT,
-                 system_critical: float = SYSTEM_MEMORY_CRITICAL_PERCENT) -> list[dict]:
-    """Process RSS against ``btr_alert_memory_threshold`` (MB) and system memory use."""
+def check_memory(monitor, system_warning: float | None = None,
+                 system_critical: float | None = None) -> list[dict]:
+    """Process RSS against ``btr_alert_memory_threshold`` (MB) and system memory use (default percents)."""
     import psutil
+
+    system_warning = SYSTEM_MEMORY_WARNING_PERCENT if system_warning is None else system_warning
+    system_critical = SYSTEM_MEMORY_CRITICAL_PERCENT if system_critical is None else system_critical
 
     def probe():
         threshold_mb = float(monitor.config["btr_alert_memory_threshold"])

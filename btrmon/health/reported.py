@@ -7,10 +7,13 @@ warning, and critical after twice that. The staleness result is stored with
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from btrmon.health.core import result
 from btrmon.store import utcnow
 
-BUILTIN_COMPONENTS: tuple[str, ...] = ("database", "memory", "disk_space", "btrmon", "external_services")
+# The built-in checks' components ("reported" is this check's own, when it fails in a run).
+BUILTIN_COMPONENTS: tuple[str, ...] = ("database", "memory", "disk_space", "btrmon", "external_services", "reported")
 STALENESS_CHECK = "reporting"
 
 _LATEST_REPORTS = f"""
@@ -18,7 +21,7 @@ SELECT component, arg_max(health_check, "timestamp"), arg_max(status, "timestamp
        arg_max(error_message, "timestamp"), max("timestamp")
 FROM health
 WHERE component NOT IN ({', '.join('?' * len(BUILTIN_COMPONENTS))})
-  AND health_check <> '{STALENESS_CHECK}' AND "timestamp" >= now()::TIMESTAMP - to_days(?)
+  AND health_check <> '{STALENESS_CHECK}' AND "timestamp" >= ?
 GROUP BY component ORDER BY component
 """
 
@@ -31,8 +34,8 @@ def check_reported_components(monitor) -> list[dict]:
     """
     stale_after = float(monitor.config["btrmon_component_stale_after"])
     days = int(monitor.config.retention_days("health"))
-    rows = monitor.db.query(_LATEST_REPORTS, [*BUILTIN_COMPONENTS, days])
-    now = utcnow()
+    now = utcnow()  # naive UTC like the table (DuckDB's now()::TIMESTAMP would be the session's local time)
+    rows = monitor.db.query(_LATEST_REPORTS, [*BUILTIN_COMPONENTS, now - timedelta(days=days)])
     out = []
     for component, check, status, message, last in rows:
         age = max(0.0, (now - last).total_seconds())

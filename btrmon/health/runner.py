@@ -74,7 +74,7 @@ def fire_hook(monitor, item: dict) -> None:
     counted like ``Hooks.do_action`` does, and never break the checks.
     """
     hooks = getattr(monitor, "hooks", None)
-    if hooks is None or not hasattr(hooks, "callbacks") or getattr(_in_hook, "active", False):
+    if hooks is None or getattr(_in_hook, "active", False):
         return  # no hooks, or a handler reporting back: no recursion
     _in_hook.active = True
     try:
@@ -84,7 +84,7 @@ def fire_hook(monitor, item: dict) -> None:
             try:
                 callback(item["component"], item["status"], item)
             except Exception as exc:  # noqa: BLE001 - a handler never breaks the checks
-                _hook_failed(monitor, callback, exc)
+                hooks.report_failure(HOOK, callback, exc)  # logged, counted, seen by FAILURE_OBSERVERS
     finally:
         _in_hook.active = False
 
@@ -94,30 +94,19 @@ def _is_builtin_recorder(callback) -> bool:
         getattr(callback, "__qualname__", "").startswith("register_builtins.")
 
 
-def _hook_failed(monitor, callback, exc: BaseException) -> None:
-    log.error("btrmon hook %s: callback %s failed", HOOK, getattr(callback, "__qualname__", callback), exc_info=exc)
-    monitor.counters.add("hook_failures")
-    try:
-        from btrmon.hooks import FAILURE_OBSERVERS
-    except ImportError:
-        return
-    for observer in list(FAILURE_OBSERVERS):
-        observer(HOOK, callback, exc)
-
-
 _FIELDS = ("health_check", "response_time_ms", "error_message", "metadata")
 
 
-def record_reported(monitor, component: str, status: str, data: dict | None = None) -> bool:
+def record_reported(monitor, component: str, status: str, data=None, notify: bool = True) -> bool:
     """Record a result the application reports about its own ``component``.
 
     ``data`` may hold ``health_check``, ``response_time_ms``, ``error_message`` (or
-    ``message``) and ``metadata``; other keys go into ``metadata``. Returns True when
-    queued. Hook observers see the result too.
+    ``message``) and ``metadata``; other keys go into ``metadata`` (a value that is
+    not a dict is kept as ``metadata.data``). Returns True when queued. The result
+    joins the latest results (``/healthz``) and, with ``notify``, the hook observers
+    see it (``do_action`` already ran them when it came through the hook).
     """
-    if data is not None and not isinstance(data, dict):
-        raise ValueError("data: must be a dict or None")
-    data = dict(data or {})
+    data = dict(data) if isinstance(data, dict) else ({} if data is None else {"data": data})
     if "message" in data and "error_message" not in data:
         data["error_message"] = data.pop("message")
     fields = {k: data.pop(k) for k in _FIELDS if k in data}
@@ -134,5 +123,6 @@ def record_reported(monitor, component: str, status: str, data: dict | None = No
         except (TypeError, ValueError):
             return queued  # rejected later by validation (counted there)
         state_of(monitor).remember(item)
-        fire_hook(monitor, item)
+        if notify:
+            fire_hook(monitor, item)
     return queued

@@ -17,16 +17,19 @@ from typing import Any
 
 MAX_STATEMENT = 2000
 _LITERALS = re.compile(
-    r"""(?P<str>[xXbBnNeE]?'(?:[^']|'')*')"""         # 'text', X'ff', E'..' with '' escapes
-    r"""|(?P<num>(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w]))"""  # numbers, not in names
+    r"""(?P<comment>--[^\n]*|/\*.*?\*/)"""               # comments may hold literals too: dropped
+    r"""|(?P<str>[xXbBnNeE]?'(?:[^'\\]|''|\\[^']|\\'|\\(?='))*')"""  # 'text', X'ff', E'..', '' or \' escapes
+    r"""|(?P<dollar>\$(?P<tag>[A-Za-z_]*)\$.*?\$(?P=tag)\$)"""  # PostgreSQL $$text$$ / $tag$text$tag$
+    r"""|(?P<num>(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w]))""",  # numbers, not in names or $1
+    re.DOTALL,
 )
 _IN_LIST = re.compile(r"\bIN\s*\(\s*\?(?:\s*,\s*\?)+\s*\)", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
 
 def strip_literals(sql: str) -> str:
-    """``sql`` with string and number literals replaced by ``?`` and IN lists collapsed."""
-    text = _LITERALS.sub("?", sql)
+    """``sql`` with string and number literals replaced by ``?``, comments dropped, IN lists collapsed."""
+    text = _LITERALS.sub(lambda m: "" if m.group("comment") else "?", sql)
     text = _IN_LIST.sub("IN (?)", text)
     return _SPACES.sub(" ", text).strip()[:MAX_STATEMENT]
 

@@ -4,7 +4,9 @@
     install_excepthooks(monitor)      # sys.excepthook (wp_die) and threading.excepthook (exception)
 
 Levels: CRITICAL -> critical, ERROR -> error, WARNING -> warning, below -> notice.
-btrmon's own loggers are ignored (a failing monitor must not feed on itself).
+btrmon's own loggers, and any record logged on one of btrmon's threads (named
+``btrmon-*``, e.g. urllib3 warnings in the remote sender), are ignored: a failing
+monitor must not feed on itself.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class BtrmonHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue the record as an error (never raises)."""
-        if record.name == "btrmon" or record.name.startswith("btrmon."):
+        own_thread = (record.threadName or "").startswith("btrmon-")  # e.g. urllib3 in the remote sender
+        if own_thread or record.name == "btrmon" or record.name.startswith("btrmon."):
             return
         try:
             stack = None
@@ -71,11 +74,7 @@ def install_logging(monitor=None, logger: logging.Logger | None = None,
 
 def _record(monitor, error_type: str, exc: BaseException, component: str | None) -> None:
     try:
-        frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-        last = frames[-1] if frames else None
-        monitor.track_error(error_type, "critical", f"{exc.__class__.__name__}: {exc}",
-                            last.filename if last else None, last.lineno if last else None,
-                            "".join(traceback.format_exception(exc)), component)
+        monitor.capture_exception(exc, "critical", component, error_type)
     except Exception:  # noqa: BLE001 - the original hook still runs
         pass
 
@@ -90,7 +89,10 @@ def install_excepthooks(monitor=None, component: str | None = None) -> Callable[
             if exc.__traceback__ is None:
                 exc = exc.with_traceback(tb)
             _record(monitor, "wp_die", exc, component)
-            monitor.flush(5)  # the interpreter is about to exit
+            try:
+                monitor.flush(5)  # the interpreter is about to exit
+            except Exception:  # noqa: BLE001 - the original hook still runs
+                pass
         previous_sys(exc_type, exc, tb)
 
     def thread_hook(args):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
 from typing import Callable, Iterable
 
 from btrmon.context import _current
@@ -81,7 +80,10 @@ class BtrmonMiddleware:
         uri = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "") + ("?" + query if query else "")
         fields = {"request_uri": uri, "user_agent": environ.get("HTTP_USER_AGENT")}
         if self.session_id is not None:
-            fields["session_id"] = self.session_id(environ)
+            try:
+                fields["session_id"] = self.session_id(environ)
+            except Exception:  # noqa: BLE001 - the app's session lookup failing never breaks the request
+                fields["session_id"] = None
         previous = _current.get()
         merged = {**previous, **{k: v for k, v in fields.items() if v}}
         _current.set(merged)
@@ -111,13 +113,8 @@ class _Request:
             return
         self.error_recorded = True
         try:
-            ajax = self.mw.is_ajax(self.environ)
-            frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-            last = frames[-1] if frames else None
-            self.mw.monitor.track_error(
-                "ajax_error" if ajax else "exception", "critical", f"{exc.__class__.__name__}: {exc}",
-                last.filename if last else None, last.lineno if last else None,
-                "".join(traceback.format_exception(exc)), self.mw.component)
+            error_type = "ajax_error" if self.mw.is_ajax(self.environ) else "exception"
+            self.mw.monitor.capture_exception(exc, "critical", self.mw.component, error_type)
         except Exception:  # noqa: BLE001 - monitoring never breaks the app
             pass
 

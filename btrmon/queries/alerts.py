@@ -213,3 +213,19 @@ def delivery_attempts(db, delivery_id: str) -> list[dict]:
     """Every attempt of one delivery, in order."""
     return _dicts(db, "SELECT attempt, attempted_at, ok, status, error FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt",
                   [delivery_id])
+
+
+def alert_events_between(db, start: datetime, end: datetime) -> pd.DataFrame:
+    """Every state change, acknowledgement (who, comment) and rule error in ``[start, end)``, oldest first."""
+    return database(db).query_df(
+        "SELECT id, alert_id, rule_id, occurred_at, event, from_state, to_state, severity, actor, comment, value "
+        "FROM alert_events WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at, id", [start, end])
+
+
+def delivery_attempts_between(db, start: datetime, end: datetime) -> pd.DataFrame:
+    """Every notification delivery attempt in ``[start, end)`` with its delivery, oldest first."""
+    return database(db).query_df(
+        "SELECT a.delivery_id, d.alert_id, d.event, d.channel, d.status AS delivery_status, a.attempt, "
+        "a.attempted_at, a.ok, a.status AS http_status, a.error "
+        "FROM delivery_attempts a JOIN deliveries d USING (delivery_id) "
+        "WHERE a.attempted_at >= ? AND a.attempted_at < ? ORDER BY a.attempted_at, a.attempt", [start, end])

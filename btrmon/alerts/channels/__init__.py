@@ -11,11 +11,8 @@ like any channel a user adds.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass, fields
 from typing import Protocol
-
-log = logging.getLogger(__name__)
 
 SEVERITY_COLORS: dict[str, str] = {
     "warning": "#f0ad4e", "critical": "#d9534f", "emergency": "#8b0000", "resolved": "#2eb886", "info": "#1f6feb",
@@ -106,12 +103,7 @@ def builtin_channels() -> dict[str, Channel]:
 
 def channels(monitor) -> dict[str, Channel]:
     """The channels in use: the built-ins through the ``btr_monitor_notification_channels`` filter."""
-    found = builtin_channels()
-    hooks = getattr(monitor, "hooks", None)
-    if hooks is not None:
-        filtered = hooks.apply_filters("btr_monitor_notification_channels", found)
-        if isinstance(filtered, dict):
-            found = filtered
-        else:
-            log.warning("btr_monitor_notification_channels filter returned %r, not a dict: ignored", type(filtered))
-    return found
+    from btrmon.alerts import apply_filter
+
+    return apply_filter(monitor, "btr_monitor_notification_channels", builtin_channels(),
+                        lambda found: isinstance(found, dict), "a dict")

@@ -25,8 +25,8 @@ def post(url: str, key: str, config, *, json: dict | None = None, data: dict | N
         raise DeliveryError("timeout", retryable=True) from None
     except requests.ConnectionError as exc:
         raise DeliveryError(f"connection error: {exc.__class__.__name__}", retryable=True) from None
-    except requests.RequestException as exc:
-        raise DeliveryError(f"request failed: {exc}", retryable=False) from None
+    except requests.RequestException as exc:  # the class only: the message may hold the URL (a secret for Slack)
+        raise DeliveryError(f"request failed: {exc.__class__.__name__}", retryable=False) from None
     status = response.status_code
     response.close()
     if 200 <= status < 300:

@@ -20,6 +20,10 @@ URL_SETTINGS = ("btrmon_webhook_url", "btrmon_slack_webhook_url", "btrmon_sms_ba
 
 def validate(values: dict, allow_private: bool) -> dict:
     """Coerce every value and check URLs and addresses; ``ValueError`` names the first bad field."""
+    allowed = {name for names in CHANNEL_SETTINGS.values() for name in names}
+    for name in values:
+        if name not in allowed:
+            raise ValueError(f"{name}: not a channel setting")
     clean = {name: coerce(lookup(name), value) for name, value in values.items()}
     for name in URL_SETTINGS:
         if clean.get(name):

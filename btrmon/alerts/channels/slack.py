@@ -14,8 +14,13 @@ def _epoch(iso: str) -> int:
     return int((moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp())
 
 
+def slack_escape(text: str) -> str:
+    """Alert text made inert for Slack: ``&``, ``<``, ``>`` escaped, so no ``<!channel>`` or hidden links."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_payload(n: Notification, config) -> dict:
-    """The Slack message: channel, username and an attachment with rich fields."""
+    """The Slack message: channel, username and an attachment with rich fields (text escaped)."""
     fields = [
         {"title": "Severity", "value": n.severity, "short": True},
         {"title": "State", "value": n.state, "short": True},
@@ -26,8 +31,11 @@ def slack_payload(n: Notification, config) -> dict:
         fields.append({"title": "Window", "value": f"{n.window_minutes:g} min", "short": True})
     if n.component:
         fields.append({"title": "Component", "value": n.component, "short": True})
+    for f in fields:
+        f["value"] = slack_escape(f["value"])
+    title = slack_escape(n.title)
     attachment = {
-        "fallback": n.title, "color": n.color, "title": n.title, "text": n.message,
+        "fallback": title, "color": n.color, "title": title, "text": slack_escape(n.message),
         "fields": fields, "footer": "btrmon", "ts": _epoch(n.at),
     }
     if n.link:

@@ -1,0 +1,1 @@
+"""The Dash dashboard: shell (navbar, controls, login) and shared page pieces."""

@@ -1,0 +1,150 @@
+"""Performance panel: response times, memory, AJAX, cache hits, slow queries, components.
+
+Definitions (alerts and exports rely on them):
+
+- a *request* is one ``metrics`` row with ``metric_name = 'request_duration'``
+  (its value in ms); ``requests`` counts those rows in the window;
+- ``avg_ms`` / ``p95_ms`` are the mean and the continuous 95th percentile
+  (``quantile_cont``) of those values;
+- ``peak_memory_mb`` is the maximum of ``peak_memory``; ``memory_growth_mb`` the
+  mean of ``memory_growth`` (per request); ``ajax_avg_ms`` the mean of ``ajax_duration``;
+- ``cache_hit_rate`` (percent) comes from reported cache metrics: the sum of the
+  values of ``cache_hit`` rows over the sum of ``cache_hit`` + ``cache_miss`` rows
+  (send value 1 per lookup, or a count); None when neither was reported;
+- component operations are the seed's ``COMPONENT_METRICS`` (ms).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from btrmon.queries.base import Timeframe, check_limit, clean, frame, order_by, resolve, rows
+
+COMPONENT_METRICS: tuple[str, ...] = (
+    "calculator.operation_duration",
+    "preventivi.creation_duration",
+    "payment.process_duration",
+    "gateway.call_duration",
+    "checkout.process_duration",
+)
+
+_WINDOW = '"timestamp" >= $start AND "timestamp" < $end'
+
+
+def _params(w, **extra) -> dict:
+    return {"start": w.start, "end": w.end, **extra}
+
+
+_SUMMARY_METRICS = ("request_duration", "peak_memory", "memory_growth", "ajax_duration", "slow_query",
+                    "cache_hit", "cache_miss")
+
+
+def performance_summary(db, tf: Timeframe) -> dict:
+    """Headline numbers: requests, avg_ms, p95_ms, max_ms, peak_memory_mb, memory_growth_mb,
+    ajax_requests, ajax_avg_ms, slow_queries, cache_hits, cache_misses, cache_hit_rate."""
+    w = resolve(tf)
+    names = ", ".join(f"'{n}'" for n in _SUMMARY_METRICS)  # constants, not user input
+    # One grouped pass, then the percentile over requests only (faster than FILTER clauses).
+    stats = {name: (count, avg, high, total) for name, count, avg, high, total in rows(db, f"""
+        SELECT metric_name, count(*), avg(metric_value), max(metric_value), sum(metric_value)
+        FROM metrics WHERE metric_name IN ({names}) AND {_WINDOW} GROUP BY metric_name""", _params(w))}
+    (p95,) = rows(db, f"""SELECT quantile_cont(metric_value, 0.95) FROM metrics
+                          WHERE metric_name = 'request_duration' AND {_WINDOW}""", _params(w))[0]
+    none = (0, None, None, None)
+    req, peak, growth = stats.get("request_duration", none), stats.get("peak_memory", none), stats.get("memory_growth", none)
+    ajax, slow = stats.get("ajax_duration", none), stats.get("slow_query", none)
+    hits, misses = stats.get("cache_hit", none)[3] or 0, stats.get("cache_miss", none)[3] or 0
+    return {
+        "requests": req[0], "avg_ms": clean(req[1]), "p95_ms": clean(p95), "max_ms": clean(req[2]),
+        "peak_memory_mb": clean(peak[2]), "memory_growth_mb": clean(growth[1]),
+        "ajax_requests": ajax[0], "ajax_avg_ms": clean(ajax[1]), "slow_queries": slow[0],
+        "cache_hits": clean(float(hits)) if hits + misses else None,
+        "cache_misses": clean(float(misses)) if hits + misses else None,
+        "cache_hit_rate": clean(100.0 * hits / (hits + misses)) if hits + misses else None,
+    }
+
+
+def _series(db, tf: Timeframe, name: str) -> pd.DataFrame:
+    w = resolve(tf)
+    sql = f"""
+        SELECT time_bucket(to_seconds($bucket), "timestamp") AS bucket,
+               count(*) AS count, avg(metric_value) AS avg_ms,
+               quantile_cont(metric_value, 0.95) AS p95_ms, max(metric_value) AS max_ms
+        FROM metrics WHERE metric_name = $name AND {_WINDOW}
+        GROUP BY bucket ORDER BY bucket"""
+    return frame(db, sql, _params(w, bucket=w.bucket_seconds, name=name))
+
+
+def response_time_series(db, tf: Timeframe) -> pd.DataFrame:
+    """Requests per time bucket: bucket, count, avg_ms, p95_ms, max_ms (empty buckets omitted)."""
+    return _series(db, tf, "request_duration")
+
+
+def ajax_series(db, tf: Timeframe) -> pd.DataFrame:
+    """AJAX durations per time bucket: bucket, count, avg_ms, p95_ms, max_ms."""
+    return _series(db, tf, "ajax_duration")
+
+
+def memory_series(db, tf: Timeframe) -> pd.DataFrame:
+    """Memory per time bucket: bucket, peak_memory_mb (max), memory_growth_mb (mean)."""
+    w = resolve(tf)
+    sql = f"""
+        SELECT time_bucket(to_seconds($bucket), "timestamp") AS bucket,
+               max(metric_value) FILTER (WHERE metric_name = 'peak_memory') AS peak_memory_mb,
+               avg(metric_value) FILTER (WHERE metric_name = 'memory_growth') AS memory_growth_mb
+        FROM metrics WHERE metric_name IN ('peak_memory', 'memory_growth') AND {_WINDOW}
+        GROUP BY bucket ORDER BY bucket"""
+    return frame(db, sql, _params(w, bucket=w.bucket_seconds))
+
+
+def component_durations(db, tf: Timeframe) -> pd.DataFrame:
+    """Per component operation metric: component, metric_name, count, avg_ms, p95_ms, max_ms.
+
+    One row per name of ``COMPONENT_METRICS`` that has data, in that order;
+    ``component`` is the part of the name before the dot.
+    """
+    w = resolve(tf)
+    names = ", ".join(f"'{n}'" for n in COMPONENT_METRICS)  # constants, not user input
+    sql = f"""
+        SELECT split_part(metric_name, '.', 1) AS component, metric_name,
+               count(*) AS count, avg(metric_value) AS avg_ms,
+               quantile_cont(metric_value, 0.95) AS p95_ms, max(metric_value) AS max_ms
+        FROM metrics WHERE metric_name IN ({names}) AND {_WINDOW}
+        GROUP BY metric_name"""
+    df = frame(db, sql, _params(w))
+    order = {n: i for i, n in enumerate(COMPONENT_METRICS)}
+    return df.sort_values("metric_name", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+ENDPOINT_SORTS = {"requests": "requests", "avg_ms": "avg_ms", "p95_ms": "p95_ms", "max_ms": "max_ms"}
+
+
+def slowest_endpoints(db, tf: Timeframe, limit: int = 10, sort: str = "p95_ms") -> pd.DataFrame:
+    """Endpoints (request_uri of requests): request_uri, requests, avg_ms, p95_ms, max_ms.
+
+    Sorted descending by ``sort`` (one of ``ENDPOINT_SORTS``; '-name' ascending).
+    """
+    w = resolve(tf)
+    sql = f"""
+        SELECT coalesce(request_uri, '(unknown)') AS request_uri, count(*) AS requests,
+               avg(metric_value) AS avg_ms, quantile_cont(metric_value, 0.95) AS p95_ms,
+               max(metric_value) AS max_ms
+        FROM metrics WHERE metric_name = 'request_duration' AND {_WINDOW}
+        GROUP BY 1 ORDER BY {order_by(sort, ENDPOINT_SORTS, 'p95_ms')}, request_uri LIMIT $limit"""
+    return frame(db, sql, _params(w, limit=check_limit(limit)))
+
+
+def slow_queries(db, tf: Timeframe, limit: int = 20) -> pd.DataFrame:
+    """Slow queries (``slow_query`` rows) grouped by statement: statement, count, avg_ms,
+    max_ms, last_seen, component. The statement is ``metadata.statement`` (or
+    ``metadata.query``; else the request URI)."""
+    w = resolve(tf)
+    sql = f"""
+        SELECT coalesce(json_extract_string(metadata, '$.statement'),
+                        json_extract_string(metadata, '$.query'),
+                        request_uri, '(unknown)') AS statement,
+               count(*) AS count, avg(metric_value) AS avg_ms, max(metric_value) AS max_ms,
+               max("timestamp") AS last_seen, any_value(component) AS component
+        FROM metrics WHERE metric_name = 'slow_query' AND {_WINDOW}
+        GROUP BY 1 ORDER BY max_ms DESC, statement LIMIT $limit"""
+    return frame(db, sql, _params(w, limit=check_limit(limit)))
