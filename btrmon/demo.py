@@ -69,6 +69,17 @@ def _metric(spec: cat.MetricSpec, value: float, component: str, t: float, base: 
                        "component": component, "timestamp": t, **extra})
 
 
+def _cache_metrics(t: float, component: str, base: dict, db_slow: bool) -> list[Event]:
+    """Cache hit/miss counts on one request in four (derived from the time, not the shared
+    random stream, so the rest of the demo stays as it was); more misses while the database is slow."""
+    second = int(t)
+    if second % 4:
+        return []
+    hits, misses = 6 + second % 7, (second // 4) % 3 + (4 if db_slow else 0)
+    core = cat.CORE_METRICS
+    return [_metric(core["cache_hit"], hits, component, t, base), _metric(core["cache_miss"], misses, component, t, base)]
+
+
 def _request_metrics(rng: random.Random, stage: str, t: float, base: dict, tl: Timeline) -> list[Event]:
     """The page request of one journey step: core metrics, AJAX calls, component operations."""
     _, component, _, operations = cat.STAGES[stage]
@@ -93,6 +104,7 @@ def _request_metrics(rng: random.Random, stage: str, t: float, base: dict, tl: T
         for _ in range(rng.randint(1, 2)):
             events.append(_metric(core["ajax_duration"], draw(core["ajax_duration"]) * load * slow, component,
                                   t + rng.uniform(1, 20), base, request_uri="/wp-admin/admin-ajax.php"))
+    events.extend(_cache_metrics(t, component, base, db_slow))
     for name in operations:
         spec, op_component = cat.COMPONENT_METRICS[name]
         factor = 5.0 if tl.active("gateway_slow", t) and op_component in ("gateway", "payment") else 1.0

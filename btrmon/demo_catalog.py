@@ -31,6 +31,9 @@ CORE_METRICS: dict[str, MetricSpec] = {
     "memory_growth": MetricSpec("memory_growth", "performance", "MB", 3.5, 0.7),
     "ajax_duration": MetricSpec("ajax_duration", "performance", "ms", 170.0, 0.5),
     "slow_query": MetricSpec("slow_query", "performance", "ms", 60.0, 0.8),  # stored as 100 + value
+    # object-cache lookups of a request, reported as counts (the Performance page's cache hit rate)
+    "cache_hit": MetricSpec("cache_hit", "performance", "count", 0.0, 0.0),
+    "cache_miss": MetricSpec("cache_miss", "performance", "count", 0.0, 0.0),
 }
 
 # Component operation metrics: name -> (spec, component).
