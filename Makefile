@@ -35,12 +35,16 @@ run: venv system-deps
 test: $(VENV)/.test-installed system-deps
 	$(PY) -m pytest -q
 
+# Figures, printed as ratios against baselines measured in the same run. The 10M-row
+# cases take several minutes each: `make bench BENCH_ROWS=1000000` for a quicker run.
+BENCH_ROWS ?= 1000000 10000000
 bench: $(VENV)/.test-installed system-deps
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || { echo "bench/ingest.py needs wrk (apt-get install wrk)"; exit 1; }
 	$(PY) bench/ingest.py
 	$(PY) bench/api.py
-	$(PY) bench/dashboard.py
-	$(PY) bench/export.py
+	$(PY) bench/alerts.py
+	for rows in $(BENCH_ROWS); do $(PY) bench/dashboard.py --rows $$rows || exit 1; done
+	$(PY) bench/export.py $(foreach rows,$(BENCH_ROWS),--rows $(rows))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -85,7 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("btrmon_client_queue_max", 10000, int, "Remote mode: events held in memory while the server is unreachable; more are dropped (counted).", "client", minimum=10),
     _s("btrmon_client_batch_size", 500, int, "Remote mode: events per POST.", "client", minimum=1, maximum=10000),
     _s("btrmon_client_give_up_seconds", 600, float, "Remote mode: a batch failing for this long is dropped (counted as dropped:remote_gave_up).", "client", minimum=1),
-    _s("btrmon_client_max_backoff", 30, float, "Remote mode: longest wait between retries (s); exponential backoff with full jitter below it.", "client", minimum=0.05),
+    _s("btrmon_client_max_backoff", 30, float, "Remote mode: longest wait between retries (s); exponential backoff, half of each wait random (jitter).", "client", minimum=0.05),
     _s("btrmon_client_timeout", 10, float, "Remote mode: HTTP connect/read timeout (s).", "client", minimum=0.1),
     # --- alerts and notifications ------------------------------------------------
     _s("btrmon_alert_interval", 60, int, "Seconds between alert rule evaluations.", "alerts", minimum=5),
@@ -106,7 +106,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("btrmon_email_recipients", [], list, "Recipients of alert emails.", "notifications"),
     _s("btrmon_webhook_url", "", str, "Webhook URL receiving alert JSON; empty = off.", "notifications"),
     _s("btrmon_webhook_timeout", 5, float, "Webhook timeout (seconds).", "notifications", minimum=0.1, maximum=60),
-    _s("btrmon_slack_webhook_url", "", str, "Slack incoming webhook URL; empty = off.", "notifications"),
+    _s("btrmon_slack_webhook_url", "", str, "Slack incoming webhook URL (its path is the secret); empty = off.", "notifications", secret=True),
     _s("btrmon_slack_channel", "", str, "Slack channel override (e.g. #alerts).", "notifications"),
     _s("btrmon_slack_username", "btrmon", str, "Slack username shown on messages.", "notifications"),
     _s("btrmon_sms_base_url", "https://api.twilio.com", str, "Twilio-compatible REST API base URL.", "notifications"),
