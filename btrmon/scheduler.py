@@ -43,6 +43,7 @@ class JobSpec:
     func: Callable[[], object]
     seconds: float | None = None
     cron: dict = field(default_factory=dict)
+    interval_setting: str | None = None  # the setting ``seconds`` comes from: a change reschedules the job
 
 
 # -- the one scheduler per database file ------------------------------------------------
@@ -192,7 +193,8 @@ def start_scheduler(monitor) -> SchedulerHandle | None:
                                                   "misfire_grace_time": None})
     handle = SchedulerHandle(scheduler, fd)
     try:
-        for spec in collect_jobs(monitor):
+        specs = collect_jobs(monitor)
+        for spec in specs:
             trigger = IntervalTrigger(seconds=spec.seconds) if spec.seconds else \
                 CronTrigger(timezone=timezone.utc, **spec.cron)
             handle.stats[spec.id] = JobStats(interval=spec.seconds)
@@ -202,8 +204,25 @@ def start_scheduler(monitor) -> SchedulerHandle | None:
     except BaseException:
         handle.shutdown()  # release the lock: another process may run the jobs
         raise
+    monitor.config.on_change(_rescheduler(handle, {s.interval_setting: s.id for s in specs if s.interval_setting}))
     log.info("scheduler started with %d jobs", len(handle.stats))
     return handle
+
+
+def _rescheduler(handle: SchedulerHandle, job_of_setting: dict[str, str]) -> Callable[[str, object], None]:
+    """A settings listener moving a job to its new interval when its setting changes."""
+
+    def listener(name: str, value) -> None:
+        job_id = job_of_setting.get(name)
+        if job_id is None or not handle.scheduler.running:
+            return
+        try:
+            handle.scheduler.reschedule_job(job_id, trigger="interval", seconds=float(value))
+            handle.stats[job_id].interval = float(value)
+        except Exception:  # noqa: BLE001 - the old interval stays
+            log.exception("could not reschedule %s", job_id)
+
+    return listener
 
 
 def describe(handle: SchedulerHandle, now: float | None = None) -> dict:

@@ -276,24 +276,7 @@ def close_engine(monitor) -> None:
 JOB_ID = "alerts.evaluate"
 
 
-def _reschedule_on_change(monitor) -> Callable[[str, object], None]:
-    """A settings listener moving the job to the new ``btrmon_alert_interval``."""
-
-    def listener(name: str, value) -> None:
-        handle = getattr(monitor, "scheduler", None)
-        if name != "btrmon_alert_interval" or handle is None:
-            return
-        try:
-            handle.scheduler.reschedule_job(JOB_ID, trigger="interval", seconds=float(value))
-            handle.stats[JOB_ID].interval = float(value)
-        except Exception:  # noqa: BLE001 - the old interval stays
-            log.exception("btrmon: could not reschedule %s", JOB_ID)
-
-    return listener
-
-
 def jobs(monitor) -> list[JobSpec]:
     """The scheduler job: evaluate the rules every ``btrmon_alert_interval`` seconds (rescheduled on change)."""
-    monitor.config.on_change(_reschedule_on_change(monitor))
     return [JobSpec(JOB_ID, lambda: get_engine(monitor).evaluate(),
-                    seconds=monitor.config.get("btrmon_alert_interval"))]
+                    seconds=monitor.config.get("btrmon_alert_interval"), interval_setting="btrmon_alert_interval")]

@@ -19,21 +19,7 @@ def _run(monitor) -> None:
         save_fallback(monitor)  # keep the copy of settings and keys fresh for a degraded start
 
 
-def _reschedule_on_change(monitor):
-    def listener(name: str, value) -> None:
-        handle = getattr(monitor, "scheduler", None)
-        if name != "btrmon_health_interval" or handle is None:
-            return
-        try:
-            handle.scheduler.reschedule_job(JOB_ID, trigger="interval", seconds=float(value))
-            handle.stats[JOB_ID].interval = float(value)
-        except Exception:  # noqa: BLE001 - the old interval stays
-            log.exception("could not reschedule %s", JOB_ID)
-
-    return listener
-
-
 def jobs(monitor) -> list[JobSpec]:
     """The health job of ``monitor``."""
-    monitor.config.on_change(_reschedule_on_change(monitor))
-    return [JobSpec(JOB_ID, lambda: _run(monitor), seconds=float(monitor.config["btrmon_health_interval"]))]
+    return [JobSpec(JOB_ID, lambda: _run(monitor), seconds=float(monitor.config["btrmon_health_interval"]),
+                    interval_setting="btrmon_health_interval")]
