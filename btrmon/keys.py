@@ -116,10 +116,7 @@ class _KeyCache:
 
 
 def _cache(monitor) -> _KeyCache:
-    cache = getattr(monitor, "_api_key_cache", None)
-    if cache is None:
-        cache = monitor._api_key_cache = _KeyCache()
-    return cache
+    return monitor.part("api_key_cache", lambda _monitor: _KeyCache())
 
 
 def presented_key(headers) -> str | None:

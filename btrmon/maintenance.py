@@ -73,7 +73,7 @@ def apply_retention(monitor, dry_run: bool = False, now: datetime | None = None)
 
 def purge_cache(monitor) -> int:
     """Drop expired dashboard cache entries (when the cache offers it); returns how many."""
-    cache = getattr(monitor, "query_cache", None)
+    cache = monitor.part("query_cache")
     purge = getattr(cache, "purge_expired", None)
     if purge is None:
         return 0

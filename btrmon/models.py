@@ -47,6 +47,7 @@ MAX_DEPTH = 10
 MAX_JSON_BYTES = 65536
 MAX_FUTURE_SECONDS = 24 * 3600
 _MIN_EPOCH = 946684800  # 2000-01-01: older timestamps are rejected as mistakes
+_MAX_INTEGER = 2**31 - 1
 _NAMESPACE = uuid.UUID("6f1b3c52-8a0e-4f57-9a55-2b1e0c7d9a10")
 
 # Required fields per kind; every other column is optional.
@@ -121,8 +122,10 @@ def parse_timestamp(value, now: float) -> int:
     return int(seconds * 1_000_000)
 
 
-def _text(event: dict, field: str, required: bool = False) -> str | None:
-    value = event.get(field)
+# The field helpers take the field's value (builders read each with one ``dict.get``)
+# and check the common case first (a short str, a float): the ingest path calls them
+# ~10 times per event, so each lookup and call saved shows in events/s.
+def _text(value, field: str, required: bool = False) -> str | None:
     if type(value) is str and value and len(value) <= TEXT_LIMITS.get(field, 1000):
         return value
     if value is None:
@@ -139,8 +142,7 @@ def _text(event: dict, field: str, required: bool = False) -> str | None:
     return value if len(value) <= limit else value[:limit]
 
 
-def _number(event: dict, field: str, required: bool = False, minimum: float | None = None) -> float | None:
-    value = event.get(field)
+def _number(value, field: str, required: bool = False, minimum: float | None = None) -> float | None:
     if type(value) is float and minimum is None and math.isfinite(value):
         return value
     if value is None:
@@ -157,8 +159,7 @@ def _number(event: dict, field: str, required: bool = False, minimum: float | No
     return value
 
 
-def _choice(event: dict, field: str, choices: tuple[str, ...], required: bool = True) -> str | None:
-    value = event.get(field)
+def _choice(value, field: str, choices: tuple[str, ...], required: bool = True) -> str | None:
     if value is None and not required:
         return None
     if value not in choices:
@@ -166,8 +167,7 @@ def _choice(event: dict, field: str, choices: tuple[str, ...], required: bool = 
     return value
 
 
-def _bool(event: dict, field: str) -> bool:
-    value = event.get(field, False)
+def _bool(value, field: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
@@ -185,8 +185,7 @@ def _depth_ok(value, depth: int) -> bool:
     return True
 
 
-def _json(event: dict, field: str) -> str | None:
-    value = event.get(field)
+def _json(value, field: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -217,12 +216,16 @@ class EventNormalizer:
 
     def __init__(self, session_secret: str) -> None:
         self.hash_session = privacy.SessionHasher(session_secret)
+        self._hash = self.hash_session.hash  # the cache itself: one Python call less per event
+        self._builders = {"metric": self._metric, "error": self._error, "journey": self._journey,
+                          "health": self._health}
 
     def row(self, kind: str, event: dict, now: float | None = None) -> tuple[str, tuple]:
         """``(table, row)`` for one event, or ``EventError`` naming the field."""
         if not isinstance(event, dict):
             raise EventError("event", "must be a JSON object")
-        if kind not in KIND_TABLE:
+        build = self._builders.get(kind) if isinstance(kind, str) else None  # a list is unhashable
+        if build is None:
             raise EventError("kind", f"must be one of {', '.join(KIND_TABLE)}")
         allowed = _ALLOWED[kind]
         if not allowed.issuperset(event):
@@ -233,65 +236,70 @@ class EventNormalizer:
         event_id = new_event_id() if client_id is None else event_uuid(client_id)
         stamp = event.get("timestamp")
         ts = int(now * 1_000_000) if stamp is None else parse_timestamp(stamp, now)
-        return KIND_TABLE[kind], getattr(self, "_" + kind)(event, event_id, ts)
+        return KIND_TABLE[kind], build(event.get, event_id, ts)
 
     def session(self, event: dict) -> str | None:
         """The hashed session id of an event (None without one)."""
-        sid = _text(event, "session_id")
-        return self.hash_session(sid) if sid else None
+        return self._session(event.get("session_id"))
 
-    def _url(self, event: dict, field: str) -> str | None:
-        value = event.get(field)
+    def _session(self, value) -> str | None:
+        sid = _text(value, "session_id")
+        return self._hash(sid) if sid else None
+
+    @staticmethod
+    def _url(value, field: str) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str):
             raise EventError(field, "must be a string")
         return privacy.clean_url(value)
 
-    def _ua(self, event: dict) -> str | None:
-        return _text(event, "user_agent")
-
-    def _metric(self, e: dict, event_id: str, ts: int) -> tuple:
+    def _metric(self, get, event_id: str, ts: int) -> tuple:
         return (
-            event_id, self.session(e), _text(e, "user_id"),
-            _text(e, "metric_type", True), _text(e, "metric_name", True),
-            _number(e, "metric_value", True), _text(e, "metric_unit"), _text(e, "component"),
-            self._url(e, "request_uri"), self._ua(e), _json(e, "metadata"), ts,
+            event_id, self._session(get("session_id")), _text(get("user_id"), "user_id"),
+            _text(get("metric_type"), "metric_type", True), _text(get("metric_name"), "metric_name", True),
+            _number(get("metric_value"), "metric_value", True), _text(get("metric_unit"), "metric_unit"),
+            _text(get("component"), "component"), self._url(get("request_uri"), "request_uri"),
+            _text(get("user_agent"), "user_agent"), _json(get("metadata"), "metadata"), ts,
         )
 
-    def _error(self, e: dict, event_id: str, ts: int) -> tuple:
-        error_type = _text(e, "error_type", True)
-        message = privacy.mask_cards(_text(e, "error_message", True))
-        file = _text(e, "error_file")
-        line = _number(e, "error_line", minimum=0)
+    def _error(self, get, event_id: str, ts: int) -> tuple:
+        error_type = _text(get("error_type"), "error_type", True)
+        message = privacy.mask_cards(_text(get("error_message"), "error_message", True))
+        file = _text(get("error_file"), "error_file")
+        line = _number(get("error_line"), "error_line", minimum=0)
         if line is not None and not line.is_integer():
             raise EventError("error_line", "must be an integer")
+        if line is not None and line > _MAX_INTEGER:  # the column is a 32-bit INTEGER
+            raise EventError("error_line", f"must be at most {_MAX_INTEGER}")
         line = int(line) if line is not None else None
-        stack = _text(e, "stack_trace")
+        stack = _text(get("stack_trace"), "stack_trace")
         return (
-            event_id, self.session(e), _text(e, "user_id"), error_type,
-            _choice(e, "error_level", ERROR_LEVELS), message, file, line,
-            privacy.mask_cards(stack) if stack else None, _text(e, "component"),
-            self._url(e, "request_uri"), self._ua(e), _bool(e, "resolved"), ts,
+            event_id, self._session(get("session_id")), _text(get("user_id"), "user_id"), error_type,
+            _choice(get("error_level"), "error_level", ERROR_LEVELS), message, file, line,
+            privacy.mask_cards(stack) if stack else None, _text(get("component"), "component"),
+            self._url(get("request_uri"), "request_uri"), _text(get("user_agent"), "user_agent"),
+            _bool(get("resolved", False), "resolved"), ts,
             error_fingerprint(error_type, message, file, line),
         )
 
-    def _journey(self, e: dict, event_id: str, ts: int) -> tuple:
+    def _journey(self, get, event_id: str, ts: int) -> tuple:
         return (
-            event_id, self.session(e), _text(e, "user_id"),
-            _text(e, "journey_step", True), _text(e, "journey_stage", True), _json(e, "step_data"),
-            _text(e, "conversion_funnel"), _bool(e, "drop_off"),
-            _number(e, "duration_ms", minimum=0), self._url(e, "request_uri"),
-            self._url(e, "referrer"), ts,
+            event_id, self._session(get("session_id")), _text(get("user_id"), "user_id"),
+            _text(get("journey_step"), "journey_step", True), _text(get("journey_stage"), "journey_stage", True),
+            _json(get("step_data"), "step_data"), _text(get("conversion_funnel"), "conversion_funnel"),
+            _bool(get("drop_off", False), "drop_off"), _number(get("duration_ms"), "duration_ms", minimum=0),
+            self._url(get("request_uri"), "request_uri"), self._url(get("referrer"), "referrer"), ts,
         )
 
-    def _health(self, e: dict, event_id: str, ts: int) -> tuple:
-        component = _text(e, "component", True)
-        message = _text(e, "error_message")
+    def _health(self, get, event_id: str, ts: int) -> tuple:
+        component = _text(get("component"), "component", True)
+        message = _text(get("error_message"), "error_message")
         return (
-            event_id, component, _text(e, "health_check") or component,
-            _choice(e, "status", HEALTH_STATUSES), _number(e, "response_time_ms", minimum=0),
-            privacy.mask_cards(message) if message else None, _json(e, "metadata"), ts,
+            event_id, component, _text(get("health_check"), "health_check") or component,
+            _choice(get("status"), "status", HEALTH_STATUSES),
+            _number(get("response_time_ms"), "response_time_ms", minimum=0),
+            privacy.mask_cards(message) if message else None, _json(get("metadata"), "metadata"), ts,
         )
 
 

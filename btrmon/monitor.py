@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from collections import Counter
+from typing import Callable, TypeVar
 
 from btrmon import models
 from btrmon.api import MonitorAPI
@@ -23,6 +24,7 @@ from btrmon.store import Database, default_db_path
 from btrmon.writer import FreshRows, QueueFull, Rows, Writer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _TYPE_SWITCH = {
     "metrics": "btr_monitor_performance",
@@ -71,6 +73,8 @@ class Monitor(MonitorAPI):
         wait_for_database: bool | None = None,
     ) -> None:
         self.counters = Counters()
+        self._parts: dict[str, object] = {}
+        self._parts_lock = threading.Lock()
         self.strict = _env_flag("BTRMON_STRICT") if strict is None else strict
         self.url, self.api_key = url, api_key
         self.db: Database | None = None
@@ -156,7 +160,7 @@ class Monitor(MonitorAPI):
 
         Returns ``(rows, rejected, dropped)``: rows by table, ``[(index, message)]``
         and a Counter of drop reasons. Counters are updated. When no event carried
-        its own ``event_id`` the rows are ``FreshRows`` (the writer skips the duplicate check).
+        its own ``event_id`` the rows are ``FreshRows`` (ids made here: see ``btrmon.writer``).
         """
         rows: Rows = {}
         rejected: list[tuple[int, str]] = []
@@ -259,6 +263,22 @@ class Monitor(MonitorAPI):
 
         return self.spool.state() if self.spool is not None else DegradedState(False)
 
+    def part(self, name: str, factory: Callable[["Monitor"], T] | None = None) -> T | None:
+        """The monitor's ``name`` part (alert engine, query cache...), made once by ``factory(self)``;
+        without a factory, the part if it was made, else None."""
+        part = self._parts.get(name)
+        if part is None and factory is not None:
+            with self._parts_lock:
+                part = self._parts.get(name)
+                if part is None:
+                    part = self._parts[name] = factory(self)
+        return part
+
+    def drop_part(self, name: str):
+        """Forget the part ``name`` and return it (None when it was never made)."""
+        with self._parts_lock:
+            return self._parts.pop(name, None)
+
     # -- lifecycle ------------------------------------------------------------------------
     def flush(self, timeout: float = 10) -> bool:
         """Wait until queued events are committed (or sent); False on timeout."""
@@ -280,8 +300,9 @@ class Monitor(MonitorAPI):
             except Exception:  # noqa: BLE001
                 pass
             self.scheduler = None
-        if getattr(self, "_alert_engine", None) is not None:
-            self._alert_engine.close()  # stop deliveries waiting for a retry before the writer goes
+        engine = self.drop_part("alert_engine")
+        if engine is not None:
+            engine.close()  # stop deliveries waiting for a retry before the writer goes
         self._close_api()
         if getattr(self, "_reopener", None) is not None:
             self._reopener.stop()

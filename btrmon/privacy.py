@@ -24,6 +24,9 @@ SECRET_KEY_PARTS: tuple[str, ...] = (
 _CARD_RE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
 _MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}")
 _MAYBE_SECRET_PARAM = re.compile("|".join(SECRET_KEY_PARTS) + "|sessionid", re.IGNORECASE)
+# The same test for ASCII text already lower-cased: Python's IGNORECASE alternation costs
+# ~1.5-5 us per URL query, this one ~0.3-1 us (about a third of validating a metric event).
+_SECRET_PARAM_LOWER = re.compile("|".join(SECRET_KEY_PARTS) + "|sessionid")
 
 
 def is_secret_key(key: str) -> bool:
@@ -67,7 +70,7 @@ def mask_cards(text: str) -> str:
 
 def clean_url(url: str, max_length: int = MAX_URL_LENGTH) -> str:
     """Remove values of sensitive query parameters, mask card numbers, truncate."""
-    if "#" in url or ("?" in url and _MAYBE_SECRET_PARAM.search(url, url.index("?"))):
+    if "#" in url or ("?" in url and _maybe_secret_query(url, url.index("?"))):
         try:
             parts = urlsplit(url)
             query = [
@@ -79,6 +82,14 @@ def clean_url(url: str, max_length: int = MAX_URL_LENGTH) -> str:
             url = url.split("?", 1)[0]
     url = mask_cards(url)
     return url if len(url) <= max_length else url[:max_length]
+
+
+def _maybe_secret_query(url: str, start: int) -> bool:
+    """True when the query (from ``start``) may name a secret parameter (a cheap pre-check)."""
+    query = url[start:]
+    if query.isascii():  # lower() folds case exactly like IGNORECASE for ASCII text
+        return _SECRET_PARAM_LOWER.search(query.lower()) is not None
+    return _MAYBE_SECRET_PARAM.search(url, start) is not None
 
 
 def scrub(value, depth: int = 0):

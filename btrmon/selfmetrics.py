@@ -73,7 +73,7 @@ def collect(monitor) -> list[tuple[str, dict]]:
         events.append(_metric("dashboard_cache_lookups_per_minute", hits + misses, "count",
                               {"hits": hits, "misses": misses}))
     events.extend(_dashboard_query_metrics(monitor))
-    health = getattr(monitor, "health_state", None)
+    health = monitor.part("health_state")
     if health is not None and health.runs != prev.health_runs and health.last_run_ms is not None:
         prev.health_runs = health.runs
         events.append(_metric("health_check_duration_ms", health.last_run_ms, "ms"))
@@ -84,7 +84,7 @@ def collect(monitor) -> list[tuple[str, dict]]:
 
 def _dashboard_query_metrics(monitor) -> list[tuple[str, dict]]:
     """Dashboard query durations, when the query cache keeps timings (``timings()``)."""
-    timings = getattr(getattr(monitor, "query_cache", None), "timings", None)
+    timings = getattr(monitor.part("query_cache"), "timings", None)
     if not callable(timings):
         return []
     try:
@@ -150,7 +150,7 @@ def prometheus_text(monitor) -> str:
 def _health_families(monitor, family) -> None:
     from btrmon.health import overall_status
 
-    state = getattr(monitor, "health_state", None)
+    state = monitor.part("health_state")
     if state is None:
         return
     statuses = overall_status(state.latest())

@@ -251,24 +251,14 @@ class AlertEngine:
         self.notifier.close()
 
 
-_engines_lock = threading.Lock()
-
-
 def get_engine(monitor) -> AlertEngine:
     """The monitor's alert engine (one per monitor, created on first use)."""
-    with _engines_lock:
-        engine = getattr(monitor, "_alert_engine", None)
-        if engine is None:
-            engine = AlertEngine(monitor)
-            monitor._alert_engine = engine
-        return engine
+    return monitor.part("alert_engine", AlertEngine)
 
 
 def close_engine(monitor) -> None:
     """Stop the monitor's alert engine, if one was created (the next ``get_engine`` makes a new one)."""
-    with _engines_lock:
-        engine = getattr(monitor, "_alert_engine", None)
-        monitor._alert_engine = None
+    engine = monitor.drop_part("alert_engine")
     if engine is not None:
         engine.close()
 

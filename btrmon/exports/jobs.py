@@ -118,16 +118,6 @@ class ExportJobs:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-_LOCK = threading.Lock()
-
-
 def export_jobs(monitor) -> ExportJobs:
     """The monitor's background export registry (created on first use)."""
-    jobs = getattr(monitor, "export_jobs", None)
-    if jobs is None:
-        with _LOCK:
-            jobs = getattr(monitor, "export_jobs", None)
-            if jobs is None:
-                jobs = ExportJobs(monitor)
-                monitor.export_jobs = jobs
-    return jobs
+    return monitor.part("export_jobs", ExportJobs)

@@ -92,16 +92,6 @@ def overall_status(results: Iterable[dict]) -> dict[str, str]:
     return {name: worst(statuses) for name, statuses in sorted(components.items())}
 
 
-_STATE_LOCK = threading.Lock()
-
-
 def state_of(monitor) -> HealthState:
     """The monitor's ``HealthState`` (created on first use)."""
-    state = getattr(monitor, "health_state", None)
-    if state is None:
-        with _STATE_LOCK:
-            state = getattr(monitor, "health_state", None)
-            if state is None:
-                state = HealthState()
-                monitor.health_state = state
-    return state
+    return monitor.part("health_state", lambda _monitor: HealthState())

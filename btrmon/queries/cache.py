@@ -17,6 +17,11 @@ Concurrent identical lookups compute once (the others wait for that result). Hit
 misses are counted (``hit_rate``) and mirrored into ``monitor.counters`` as
 ``dashboard_cache_hit`` / ``dashboard_cache_miss``; ``timings()`` gives the mean time of
 each query function for the self-metrics.
+
+*Shared* results (``shared(db, fn, tf)``): the base aggregation that several panels of one
+page slice (one pass over the window instead of one per panel). Kept apart from the
+entries above (not counted, not warmed) and for at most ``SHARE_SECONDS`` (also ended by a
+commit for real-time windows), so they only serve the callbacks of one page refresh.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from btrmon.queries.base import TIMEFRAMES, Window
 log = logging.getLogger(__name__)
 
 REALTIME_SPAN = timedelta(hours=6)
+SHARE_SECONDS = 5.0
 _WAIT_SECONDS = 60.0
 
 
@@ -56,6 +62,7 @@ class QueryCache:
         # key -> [seq or None (transient), stored_at, value, fn, args, kwargs, last_access]
         self._entries: dict[tuple, list] = {}
         self._inflight: dict[tuple, threading.Event] = {}
+        self._shared: dict[tuple, list] = {}  # key -> [seq or None, stored_at, value]
         self._durations: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
@@ -97,6 +104,36 @@ class QueryCache:
         self._count("dashboard_cache_miss")
         try:
             return self._compute(key, fn, args, kwargs, None if not realtime else seq, now, ttl)
+        finally:
+            with self._lock:
+                event = self._inflight.pop(key, None)
+            if event is not None:
+                event.set()
+
+    def share(self, fn: Callable, *args) -> Any:
+        """``fn(monitor, *args)`` computed once for the panels of one page refresh (see the
+        module docstring); not counted in the hit rate or the timings."""
+        key = ("shared", fn, _hashable(args))
+        seq = self._seq() if is_realtime(args) else None
+        while True:
+            now, ttl = time.monotonic(), min(self._ttl(), SHARE_SECONDS)
+            with self._lock:
+                entry = self._shared.get(key)
+                if entry is not None and now - entry[1] < ttl and entry[0] == seq:
+                    return entry[2]
+                waiting = self._inflight.get(key)
+                if waiting is None:
+                    self._inflight[key] = threading.Event()
+                    break
+            if not waiting.wait(_WAIT_SECONDS):
+                break
+        try:
+            value = fn(self.monitor, *args)
+            if ttl > 0:
+                with self._lock:
+                    self._shared = {k: e for k, e in self._shared.items() if now - e[1] < ttl}
+                    self._shared[key] = [seq, now, value]
+            return value
         finally:
             with self._lock:
                 event = self._inflight.pop(key, None)
@@ -148,14 +185,17 @@ class QueryCache:
         return 100.0 * self.hits / total if total else None
 
     def clear(self) -> None:
-        """Forget every entry."""
+        """Forget every entry (and the shared results)."""
         with self._lock:
             self._entries.clear()
+            self._shared.clear()
 
     def purge_expired(self) -> int:
-        """Drop entries that are stale (older commit or past the ttl); returns how many."""
+        """Drop entries that are stale (older commit or past the ttl); returns how many
+        (shared results are all dropped, uncounted)."""
         seq, now, ttl = self._seq(), time.monotonic(), self._ttl()
         with self._lock:
+            self._shared.clear()
             before = len(self._entries)
             self._entries = {k: v for k, v in self._entries.items() if self._fresh(v, seq, now, ttl)}
             return before - len(self._entries)
@@ -175,24 +215,23 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-_CACHE_LOCK = threading.Lock()
-
-
 def cache_of(monitor) -> QueryCache:
     """The monitor's dashboard cache (created on first use)."""
-    cache = getattr(monitor, "query_cache", None)
-    if cache is None:
-        with _CACHE_LOCK:
-            cache = getattr(monitor, "query_cache", None)
-            if cache is None:
-                cache = QueryCache(monitor)
-                monitor.query_cache = cache
-    return cache
+    return monitor.part("query_cache", QueryCache)
 
 
 def cached(monitor, fn: Callable, *args, **kwargs) -> Any:
     """``fn(monitor, *args, **kwargs)`` through the monitor's dashboard cache."""
     return cache_of(monitor).get(fn, *args, **kwargs)
+
+
+def shared(db, fn: Callable, *args) -> Any:
+    """``fn(db, *args)``, computed once per page refresh when ``db`` is a monitor whose
+    dashboard cache is in use (its panels come through ``cached``); else directly."""
+    cache = db.part("query_cache") if hasattr(db, "part") else None  # a Monitor's cache, when made
+    if isinstance(cache, QueryCache):
+        return cache.share(fn, *args)
+    return fn(db, *args)
 
 
 def jobs(monitor) -> list:

@@ -41,7 +41,11 @@ def component_status(db) -> pd.DataFrame:
 
 def health_summary(db) -> dict:
     """overall status, components count and count per status (of component statuses)."""
-    status = component_status(db)
+    return health_summary_of(component_status(db))
+
+
+def health_summary_of(status: pd.DataFrame) -> dict:
+    """``health_summary`` of a ``component_status`` result (the overview already has one)."""
     counts = {s: int((status["status"] == s).sum()) for s in SEVERITY}
     if status.empty:
         overall = "unknown"
