@@ -236,3 +236,30 @@ def test_disabled_type_is_dropped_and_counted(api_server, api_key, monitor):
     monitor.config.set("btr_monitor_performance", False)
     answer = post(api_server, api_key, [METRIC]).json()
     assert answer["accepted"] == 0 and answer["dropped"] == {"metric_disabled": 1}
+
+
+def test_one_commit_mixing_fresh_client_and_retried_ids_counts_exactly(api_server, api_key, monitor):
+    known = [{**METRIC, "event_id": f"known-{i}"} for i in range(5)]
+    assert post(api_server, api_key, known).json()["accepted"] == 5
+    gate = threading.Event()
+    monitor.writer.execute(lambda con: gate.wait(30))  # hold the writer so the batches below share a commit
+    fresh, mixed = [METRIC] * 7, known[:3] + [{**METRIC, "event_id": "new-1"}, {**METRIC, "event_id": "new-1"}]
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(post, api_server, api_key, fresh)
+        second = pool.submit(post, api_server, api_key, mixed)
+        from tests.conftest import wait_for
+
+        wait_for(lambda: monitor.writer.queue_depth == 12)
+        gate.set()
+        assert first.result(30).json() == {"accepted": 7, "duplicates": 0, "rejected": []}
+        assert second.result(30).json() == {"accepted": 1, "duplicates": 4, "rejected": []}
+    assert monitor.db.query("SELECT count(*) FROM metrics")[0][0] == 5 + 7 + 1
+
+
+def test_values_the_table_cannot_hold_are_rejected_not_spooled(api_server, api_key, monitor):
+    batch = [{"kind": ["metric"]}, {"kind": "error", "error_type": "x", "error_level": "error",
+                                    "error_message": "m", "error_line": 2 ** 40}, METRIC]
+    answer = post(api_server, api_key, batch).json()
+    errors = {r["index"]: r["error"] for r in answer["rejected"]}
+    assert errors[0].startswith("kind:") and errors[1].startswith("error_line:")
+    assert answer["accepted"] == 1 and monitor.writer.stats.spooled_events == 0
