@@ -15,7 +15,7 @@ import waitress
 
 from btrmon.monitor import Monitor
 from btrmon.server import create_flask
-from btrmon.writer import _INSERTS, _to_arrow
+from btrmon.inserts import CHECKED_INSERTS, to_arrow
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--db", required=True)
@@ -42,10 +42,10 @@ def insert_per_event():
     local.cur = cur
     for table, table_rows in rows.items():
         for row in table_rows:
-            batch = _to_arrow(table, [row])  # noqa: F841 - read by the SQL below
+            batch = to_arrow(table, [row])  # noqa: F841 - read by the SQL below
             cur.register("batch", batch)
             cur.execute("BEGIN")
-            cur.execute(_INSERTS[table]).fetchall()
+            cur.execute(CHECKED_INSERTS[table]).fetchall()
             cur.execute("COMMIT")
             cur.unregister("batch")
     return flask.Response(orjson.dumps({"accepted": len(events)}), mimetype="application/json")

@@ -22,6 +22,20 @@ def post(server, key, body, path="/api/v1/events", **headers):
     return requests.post(server.url + path, data=data, headers=headers, timeout=30)
 
 
+def hold_writer(monitor) -> threading.Event:
+    """Block the writer thread (returns the event that releases it) once it is really blocked,
+    so what is posted next waits in the queue."""
+    gate, blocked = threading.Event(), threading.Event()
+
+    def hold(con) -> None:
+        blocked.set()
+        gate.wait(30)
+
+    monitor.writer.execute(hold)
+    assert blocked.wait(30)
+    return gate
+
+
 def test_every_kind_round_trips_into_its_table(api_server, api_key, monitor):
     events = [
         {**METRIC, "session_id": "s1", "user_id": 7, "request_uri": "/book", "user_agent": "UA",
@@ -140,9 +154,8 @@ def test_disabled_monitoring_answers_503(api_server, api_key, monitor):
 
 
 def test_full_queue_answers_503_and_loses_nothing_acknowledged(api_server, api_key, monitor):
-    gate = threading.Event()
     monitor.writer.max_events = 5
-    blocked = monitor.writer.execute(lambda con: gate.wait(30))
+    gate = hold_writer(monitor)
     first = ThreadPoolExecutor(1).submit(post, api_server, api_key, [METRIC] * 5)
     from tests.conftest import wait_for
 
@@ -150,7 +163,6 @@ def test_full_queue_answers_503_and_loses_nothing_acknowledged(api_server, api_k
     full = post(api_server, api_key, [METRIC] * 3)
     assert full.status_code == 503 and full.headers["Retry-After"] == "1"
     gate.set()
-    blocked.result(10)
     assert first.result(30).json()["accepted"] == 5
     assert monitor.db.query("SELECT count(*) FROM metrics")[0][0] == 5
     assert monitor.counters.get("dropped:queue_full") == 3
@@ -241,8 +253,7 @@ def test_disabled_type_is_dropped_and_counted(api_server, api_key, monitor):
 def test_one_commit_mixing_fresh_client_and_retried_ids_counts_exactly(api_server, api_key, monitor):
     known = [{**METRIC, "event_id": f"known-{i}"} for i in range(5)]
     assert post(api_server, api_key, known).json()["accepted"] == 5
-    gate = threading.Event()
-    monitor.writer.execute(lambda con: gate.wait(30))  # hold the writer so the batches below share a commit
+    gate = hold_writer(monitor)  # the batches below wait and then share one commit
     fresh, mixed = [METRIC] * 7, known[:3] + [{**METRIC, "event_id": "new-1"}, {**METRIC, "event_id": "new-1"}]
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(post, api_server, api_key, fresh)
