@@ -75,15 +75,31 @@ def performance_summary(db, tf: Timeframe) -> dict:
     }
 
 
-def _series(db, tf: Timeframe, name: str) -> pd.DataFrame:
+_SERIES_METRICS = ("request_duration", "ajax_duration", "peak_memory", "memory_growth")
+
+
+def bucket_stats(db, tf: Timeframe) -> pd.DataFrame:
+    """Per time bucket and metric_name (requests, AJAX, memory): metric_name, bucket, count,
+    avg, max, p95. One pass that the response time, AJAX and memory charts slice."""
     w = resolve(tf)
-    sql = f"""
-        SELECT time_bucket(to_seconds($bucket), "timestamp") AS bucket,
-               count(*) AS count, avg(metric_value) AS avg_ms,
-               quantile_cont(metric_value, 0.95) AS p95_ms, max(metric_value) AS max_ms
-        FROM metrics WHERE metric_name = $name AND {_WINDOW}
-        GROUP BY bucket ORDER BY bucket"""
-    return frame(db, sql, _params(w, bucket=w.bucket_seconds, name=name))
+    names = ", ".join(f"'{n}'" for n in _SERIES_METRICS)  # constants, not user input
+    return frame(db, f"""
+        SELECT metric_name, time_bucket(to_seconds($bucket), "timestamp") AS bucket,
+               count(*) AS count, avg(metric_value) AS avg, max(metric_value) AS max,
+               quantile_cont(metric_value, 0.95) AS p95
+        FROM metrics WHERE metric_name IN ({names}) AND {_WINDOW}
+        GROUP BY ALL ORDER BY bucket""", _params(w, bucket=w.bucket_seconds))
+
+
+def _buckets_of(db, tf: Timeframe, name: str) -> pd.DataFrame:
+    buckets = shared(db, bucket_stats, tf)
+    return buckets[buckets["metric_name"] == name]
+
+
+def _series(db, tf: Timeframe, name: str) -> pd.DataFrame:
+    part = _buckets_of(db, tf, name)
+    return pd.DataFrame({"bucket": part["bucket"], "count": part["count"], "avg_ms": part["avg"],
+                         "p95_ms": part["p95"], "max_ms": part["max"]}).reset_index(drop=True)
 
 
 def response_time_series(db, tf: Timeframe) -> pd.DataFrame:
@@ -98,14 +114,11 @@ def ajax_series(db, tf: Timeframe) -> pd.DataFrame:
 
 def memory_series(db, tf: Timeframe) -> pd.DataFrame:
     """Memory per time bucket: bucket, peak_memory_mb (max), memory_growth_mb (mean)."""
-    w = resolve(tf)
-    sql = f"""
-        SELECT time_bucket(to_seconds($bucket), "timestamp") AS bucket,
-               max(metric_value) FILTER (WHERE metric_name = 'peak_memory') AS peak_memory_mb,
-               avg(metric_value) FILTER (WHERE metric_name = 'memory_growth') AS memory_growth_mb
-        FROM metrics WHERE metric_name IN ('peak_memory', 'memory_growth') AND {_WINDOW}
-        GROUP BY bucket ORDER BY bucket"""
-    return frame(db, sql, _params(w, bucket=w.bucket_seconds))
+    peak = _buckets_of(db, tf, "peak_memory").set_index("bucket")["max"].rename("peak_memory_mb")
+    growth = _buckets_of(db, tf, "memory_growth").set_index("bucket")["avg"].rename("memory_growth_mb")
+    df = pd.concat([peak, growth], axis=1).sort_index()
+    df.index.name = "bucket"
+    return df.reset_index()
 
 
 def component_durations(db, tf: Timeframe) -> pd.DataFrame:
@@ -147,12 +160,18 @@ def slow_queries(db, tf: Timeframe, limit: int = 20) -> pd.DataFrame:
     max_ms, last_seen, component. The statement is ``metadata.statement`` (or
     ``metadata.query``; else the request URI)."""
     w = resolve(tf)
+    # The JSON is read once per distinct (metadata, request_uri), not once per row; avg_ms is
+    # then sum / count of those groups (equal to avg() up to float rounding order).
     sql = f"""
+        WITH g AS (
+            SELECT metadata, request_uri, count(*) AS n, sum(metric_value) AS total,
+                   max(metric_value) AS high, max("timestamp") AS last, any_value(component) AS component
+            FROM metrics WHERE metric_name = 'slow_query' AND {_WINDOW}
+            GROUP BY metadata, request_uri)
         SELECT coalesce(json_extract_string(metadata, '$.statement'),
                         json_extract_string(metadata, '$.query'),
                         request_uri, '(unknown)') AS statement,
-               count(*) AS count, avg(metric_value) AS avg_ms, max(metric_value) AS max_ms,
-               max("timestamp") AS last_seen, any_value(component) AS component
-        FROM metrics WHERE metric_name = 'slow_query' AND {_WINDOW}
-        GROUP BY 1 ORDER BY max_ms DESC, statement LIMIT $limit"""
+               sum(n)::BIGINT AS count, sum(total) / sum(n) AS avg_ms, max(high) AS max_ms,
+               max(last) AS last_seen, any_value(component) AS component
+        FROM g GROUP BY 1 ORDER BY max_ms DESC, statement LIMIT $limit"""
     return frame(db, sql, _params(w, limit=check_limit(limit)))
