@@ -292,3 +292,19 @@ def test_warming_refreshes_viewed_long_windows(monitor, db):
     from btrmon.queries.cache import jobs
 
     assert [job.id for job in jobs(monitor)] == ["dashboard.cache_warm"]
+
+
+def test_panels_of_one_refresh_share_one_base_query(monitor, db, monkeypatch):
+    from btrmon.queries import performance
+
+    calls = []
+    real = performance.metric_stats
+    monkeypatch.setattr(performance, "metric_stats", lambda d, t: calls.append(t) or real(d, t))
+    Q.cached(monitor, Q.performance_summary, "1h")
+    Q.cached(monitor, Q.component_durations, "1h")
+    assert len(calls) == 1  # both panels sliced one grouped pass
+    _commit_one(monitor)
+    Q.cached(monitor, Q.performance_summary, "1h")
+    assert len(calls) == 2  # a commit ends the shared real-time entry
+    Q.performance_summary(db, tf("1h"))
+    assert len(calls) == 3  # a plain Database (exports) just runs the query
