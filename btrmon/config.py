@@ -75,6 +75,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("btrmon_spool_dir", "", str, "Directory of the fallback spool of events the database could not take; empty = <data dir>/spool. Put it on another disk to survive a full data disk.", "maintenance"),
     _s("btrmon_metrics_public", True, bool, "Serve GET /metrics (Prometheus) without an API key; false = key required.", "health"),
     _s("btrmon_health_interval", 300, int, "Seconds between built-in health check runs.", "health", minimum=10),
+    _s("btrmon_process_memory_mb", 1024, int, "memory health check: btrmon's own process RSS limit (MB; warning at 80 %); 0 = btr_alert_memory_threshold. The seed's 256 MB is about the monitored app's requests: btrmon's server alone uses ~250 MB.", "health", minimum=0),
     _s("btrmon_disk_warning_percent", 15, float, "disk_space health: warning below this percent free.", "health", minimum=0, maximum=100),
     _s("btrmon_disk_critical_percent", 5, float, "disk_space health: critical below this percent free.", "health", minimum=0, maximum=100),
     _s("btrmon_external_services", [], list, "external_services health: list of {name, url, timeout, expected_status, warning_ms, critical_ms}.", "health"),

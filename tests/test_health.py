@@ -50,7 +50,7 @@ def test_database_critical_when_it_cannot_answer(tmp_path):
 def test_memory_against_threshold(monitor, ratio, expected):
     rss_mb = psutil.Process().memory_info().rss / 2**20
     threshold = 1 if ratio is None else max(1, int(rss_mb / ratio))
-    monitor.config.set("btr_alert_memory_threshold", threshold)
+    monitor.config.set("btrmon_process_memory_mb", threshold)
     [item] = check_memory(monitor, system_warning=101, system_critical=101)
     assert item["status"] == expected, item
     assert item["metadata"]["threshold_mb"] == threshold
@@ -210,12 +210,12 @@ def quiet_host(monkeypatch):
 def test_check_command_exit_codes(monitor, quiet_host):
     monitor.config.set("btrmon_disk_warning_percent", 0)
     monitor.config.set("btrmon_disk_critical_percent", 0)
-    monitor.config.set("btr_alert_memory_threshold", 10**6)
+    monitor.config.set("btrmon_process_memory_mb", 10**6)
     code, text = _check_exit(monitor)
     assert code == 0 and "overall: healthy" in text and "database" in text
     monitor.config.set("btrmon_disk_warning_percent", 100)
     assert _check_exit(monitor)[0] == 1
-    monitor.config.set("btr_alert_memory_threshold", 1)
+    monitor.config.set("btrmon_process_memory_mb", 1)
     code, text = _check_exit(monitor)
     assert code == 2 and "overall: critical" in text
 
@@ -224,13 +224,13 @@ def test_check_command_exit_codes(monitor, quiet_host):
 def test_healthz_200_then_503_and_nothing_sensitive(monitor, api_server, quiet_host):
     monitor.config.set("btrmon_disk_warning_percent", 0)
     monitor.config.set("btrmon_disk_critical_percent", 0)
-    monitor.config.set("btr_alert_memory_threshold", 10**6)
+    monitor.config.set("btrmon_process_memory_mb", 10**6)
     response = requests.get(api_server.url + "/healthz", timeout=10)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "healthy" and body["components"]["database"] == "healthy"
     assert set(body) == {"status", "components", "degraded", "enabled"}
-    monitor.config.set("btr_alert_memory_threshold", 1)
+    monitor.config.set("btrmon_process_memory_mb", 1)
     run_health_checks(monitor)
     response = requests.get(api_server.url + "/healthz", timeout=10)
     assert response.status_code == 503
@@ -260,3 +260,10 @@ def test_metrics_prometheus_format(monitor, api_server):
     assert 'btrmon_health_status{component="database"} 0' in text
     monitor.config.set("btrmon_metrics_public", False)
     assert requests.get(api_server.url + "/metrics", timeout=10).status_code == 401
+
+
+def test_memory_falls_back_to_the_seed_threshold(monitor):
+    monitor.config.set("btrmon_process_memory_mb", 0)
+    monitor.config.set("btr_alert_memory_threshold", 1)
+    [item] = check_memory(monitor, system_warning=101, system_critical=101)
+    assert item["status"] == "critical" and item["metadata"]["threshold_mb"] == 1

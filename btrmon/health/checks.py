@@ -59,14 +59,15 @@ def check_database(monitor, warning_ms: float = DB_LATENCY_WARNING_MS,
 
 def check_memory(monitor, system_warning: float | None = None,
                  system_critical: float | None = None) -> list[dict]:
-    """Process RSS against ``btr_alert_memory_threshold`` (MB) and system memory use (default percents)."""
+    """Process RSS against ``btrmon_process_memory_mb`` (or, when 0, ``btr_alert_memory_threshold``)
+    and system memory use (default percents)."""
     import psutil
 
     system_warning = SYSTEM_MEMORY_WARNING_PERCENT if system_warning is None else system_warning
     system_critical = SYSTEM_MEMORY_CRITICAL_PERCENT if system_critical is None else system_critical
 
     def probe():
-        threshold_mb = float(monitor.config["btr_alert_memory_threshold"])
+        threshold_mb = float(monitor.config["btrmon_process_memory_mb"] or monitor.config["btr_alert_memory_threshold"])
         rss_mb = psutil.Process().memory_info().rss / 2**20
         system = psutil.virtual_memory()
         process_status = by_thresholds(rss_mb, threshold_mb * MEMORY_WARNING_RATIO, threshold_mb)
