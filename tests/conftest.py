@@ -33,18 +33,20 @@ def monitor(tmp_path):
 
 
 class LiveServer:
-    """A WSGI app served by werkzeug on 127.0.0.1 in a thread."""
+    """A WSGI app served by werkzeug on 127.0.0.1 in a thread (``port`` 0: a free one; give a
+    port to serve again where a stopped server was)."""
 
-    def __init__(self, wsgi_app) -> None:
-        self.httpd = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    def __init__(self, wsgi_app, port: int = 0) -> None:
+        self.httpd = make_server("127.0.0.1", port, wsgi_app, threaded=True)
         self.port = self.httpd.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread."""
+        """Stop serving, free the port and wait for the thread."""
         self.httpd.shutdown()
+        self.httpd.server_close()
         self.thread.join(5)
 
 

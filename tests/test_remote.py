@@ -8,28 +8,11 @@ import time
 
 import orjson
 import pytest
-from werkzeug.serving import make_server
 
 from btrmon import Monitor
 from btrmon.client import backoff_delay, retry_after_seconds
 from btrmon.server import create_flask
-from tests.conftest import wait_for
-
-
-class PortServer:
-    """A WSGI app on a fixed 127.0.0.1 port (to stop and start again on the same port)."""
-
-    def __init__(self, app, port: int = 0) -> None:
-        self.httpd = make_server("127.0.0.1", port, app, threaded=True)
-        self.port = self.httpd.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+from tests.conftest import LiveServer, wait_for
 
 
 @pytest.fixture
@@ -74,7 +57,7 @@ def test_events_of_every_kind_reach_the_server(monitor, api_server, api_key, rem
 
 def test_server_down_for_a_while_then_back(monitor, api_key, remote_factory):
     app = create_flask(monitor)
-    server = PortServer(app)
+    server = LiveServer(app)
     remote = remote_factory(server.url, api_key)
     for i in range(50):
         remote.record_metric("performance", "before", i)
@@ -84,7 +67,7 @@ def test_server_down_for_a_while_then_back(monitor, api_key, remote_factory):
         remote.record_metric("performance", "during_outage", i)
     wait_for(lambda: remote.counters.get("remote_retries") >= 3, timeout=20)  # it kept trying
     assert count(monitor) == 50
-    server = PortServer(app, server.port)
+    server = LiveServer(app, server.port)
     try:
         assert remote.flush(30)
         assert monitor.db.query("SELECT metric_name, count(*), count(DISTINCT metric_value) FROM metrics "
@@ -96,7 +79,7 @@ def test_server_down_for_a_while_then_back(monitor, api_key, remote_factory):
 
 def test_queue_bound_while_server_down(monitor, api_key, remote_factory):
     app = create_flask(monitor)
-    server = PortServer(app)
+    server = LiveServer(app)
     port = server.port
     server.stop()
     remote = remote_factory(f"http://127.0.0.1:{port}", api_key, btrmon_client_queue_max=10)
@@ -105,7 +88,7 @@ def test_queue_bound_while_server_down(monitor, api_key, remote_factory):
     remote._pump.flush(10)
     dropped = remote.counters.get("dropped:remote_queue_full")
     assert dropped == 30
-    server = PortServer(app, port)
+    server = LiveServer(app, port)
     try:
         assert remote.flush(30)
         assert count(monitor) == 10
@@ -114,7 +97,7 @@ def test_queue_bound_while_server_down(monitor, api_key, remote_factory):
 
 
 def test_unreachable_server_never_raises_and_gives_up_counted(remote_factory):
-    holder = PortServer(lambda env, start: [])
+    holder = LiveServer(lambda env, start: [])
     port = holder.port
     holder.stop()  # nothing listens on this port now
     remote = remote_factory(f"http://127.0.0.1:{port}", "any-key", btrmon_client_give_up_seconds=1,

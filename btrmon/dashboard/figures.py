@@ -31,15 +31,19 @@ def empty_figure(title: str, hint: str = "No data in this timeframe.") -> go.Fig
     return fig
 
 
-def figure_response_time(df: pd.DataFrame) -> go.Figure:
-    """Average and p95 response time per bucket (``response_time_series``)."""
-    title = "Response time (ms)"
+def _average_and_p95(df: pd.DataFrame, title: str, empty_message: str) -> go.Figure:
+    """Lines of ``avg_ms`` and ``p95_ms`` per ``bucket``."""
     if df.empty:
-        return empty_figure(title, "No requests yet: send request_duration metrics.")
+        return empty_figure(title, empty_message)
     fig = _figure(title)
     fig.add_trace(go.Scatter(x=df["bucket"], y=df["avg_ms"], mode="lines+markers", name="average"))
     fig.add_trace(go.Scatter(x=df["bucket"], y=df["p95_ms"], mode="lines", name="p95", line=dict(dash="dot")))
     return fig
+
+
+def figure_response_time(df: pd.DataFrame) -> go.Figure:
+    """Average and p95 response time per bucket (``response_time_series``)."""
+    return _average_and_p95(df, "Response time (ms)", "No requests yet: send request_duration metrics.")
 
 
 def figure_requests(df: pd.DataFrame) -> go.Figure:
@@ -54,13 +58,7 @@ def figure_requests(df: pd.DataFrame) -> go.Figure:
 
 def figure_ajax(df: pd.DataFrame) -> go.Figure:
     """Average and p95 AJAX duration per bucket (``ajax_series``)."""
-    title = "AJAX duration (ms)"
-    if df.empty:
-        return empty_figure(title, "No AJAX calls yet: send ajax_duration metrics.")
-    fig = _figure(title)
-    fig.add_trace(go.Scatter(x=df["bucket"], y=df["avg_ms"], mode="lines+markers", name="average"))
-    fig.add_trace(go.Scatter(x=df["bucket"], y=df["p95_ms"], mode="lines", name="p95", line=dict(dash="dot")))
-    return fig
+    return _average_and_p95(df, "AJAX duration (ms)", "No AJAX calls yet: send ajax_duration metrics.")
 
 
 def figure_memory(df: pd.DataFrame) -> go.Figure:
