@@ -20,6 +20,7 @@ import flask
 import orjson
 
 from btrmon import keys
+from btrmon.integrations import expand_action
 from btrmon.models import EventError
 from btrmon.server import current_monitor
 from btrmon.writer import QueueFull
@@ -110,8 +111,6 @@ def _expand(monitor, events: list, kind: str | None, now: float):
             continue
         if event_kind == "action":
             try:
-                from btrmon.integrations import expand_action
-
                 expanded = expand_action(monitor, event, now)
             except EventError as exc:
                 rejected.append((index, str(exc)))

@@ -107,3 +107,29 @@ def test_readme_settings_table_matches_the_code():
     from btrmon.commands.config import settings_markdown
 
     assert settings_markdown() in (ROOT / "README.md").read_text()
+
+
+def test_init_sets_up_an_empty_database_once(tmp_path):
+    """What `make run` does before serving: demo data, first key, first admin; then nothing."""
+    import os
+
+    from btrmon import users
+
+    db = tmp_path / "b.duckdb"
+    env = {**os.environ, "BTRMON_ADMIN_PASSWORD": "first-admin-pass"}
+    run = lambda: subprocess.run([sys.executable, "-m", "btrmon", "init", "--db", str(db), "--days", "0.1",  # noqa: E731
+                                  "--sessions", "30"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    first = run()
+    assert first.returncode == 0, first.stderr
+    key = next(line.strip() for line in first.stdout.splitlines() if line.strip().startswith("btr_"))
+    assert "demo rows:" in first.stdout and "first-admin-pass" in first.stdout
+    second = run()
+    assert second.returncode == 0 and "btr_" not in second.stdout and "password" not in second.stdout
+    monitor = Monitor(db=db)
+    try:
+        assert keys.verify(monitor, key) == "default"
+        assert users.authenticate(monitor, "admin", "first-admin-pass")["role"] == "admin"
+        assert monitor.db.query("SELECT count(*) FROM metrics")[0][0] > 0
+        assert len(keys.list_keys(monitor)) == 1
+    finally:
+        monitor.close()
